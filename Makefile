@@ -1,0 +1,47 @@
+# stickyform — one Makefile for building, testing, the demo and benchmarks.
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -s -w -X github.com/stickyform/stickyform/internal/version.Version=$(VERSION)
+BIN        := bin/stickyform
+GOTESTFLAGS ?=
+
+# Debian packages the tests, the demo and the benchmarks need.
+DEPS_CMDS  := sshd:openssh-server ssh:openssh-client memcached:memcached nginx:nginx \
+              haproxy:haproxy wrk:wrk memcaslap:libmemcached-tools chromium:chromium \
+              ip:iproute2 sudo:sudo ansible-playbook:ansible
+export PATH := $(PATH):/usr/sbin:/sbin
+
+.PHONY: all build test lint deps demo demo-down bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stickyform
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-linux-amd64 ./cmd/stickyform
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-linux-arm64 ./cmd/stickyform
+
+# deps installs what is missing, as root, without prompts; a no-op when
+# everything is there or when not root (tests that need it then skip).
+deps:
+	@missing=""; for pair in $(DEPS_CMDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "not root: cannot install$$missing (tests that need them will skip)"; fi; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps lint build
+	$(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... 2>&1 | tee /tmp/stickyform-test.log | grep -v '^=== \|^--- PASS\|^PASS$$'; \
+	status=$${PIPESTATUS[0]}; \
+	pass=$$(grep -c '^ok ' /tmp/stickyform-test.log); fail=$$(grep -c '^FAIL\s' /tmp/stickyform-test.log); \
+	echo "packages: $$pass passed, $$fail failed"; exit $$status
+
+clean:
+	rm -rf bin

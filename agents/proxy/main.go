@@ -1,0 +1,13 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Main parses the agent's flags and runs it until ctx ends.
+// PLACEHOLDER: replaced by the proxy agent implementation.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return errors.New("proxy agent: not built yet")
+}
