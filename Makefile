@@ -9,7 +9,7 @@ GOTESTFLAGS ?=
 # Debian packages the tests, the demo and the benchmarks need.
 DEPS_CMDS  := sshd:openssh-server ssh:openssh-client memcached:memcached nginx:nginx \
               haproxy:haproxy wrk:wrk memcaslap:libmemcached-tools chromium:chromium \
-              ip:iproute2 sudo:sudo ansible-playbook:ansible
+              ip:iproute2 sudo:sudo ansible-playbook:ansible /usr/bin/time:time
 export PATH := $(PATH):/usr/sbin:/sbin
 
 .PHONY: all build test lint deps demo demo-down bench clean
@@ -42,6 +42,22 @@ test: deps lint build
 	status=$${PIPESTATUS[0]}; \
 	pass=$$(grep -c '^ok ' /tmp/stickyform-test.log); fail=$$(grep -c '^FAIL\s' /tmp/stickyform-test.log); \
 	echo "packages: $$pass passed, $$fail failed"; exit $$status
+
+# bench runs every benchmark in bench/ and prints one table (bench/run).
+bench: deps build
+	bench/run
+
+# demo makes the 3-host lab on this machine, applies examples/classic and
+# proves failover on it; a second run changes nothing. demo-down undoes it.
+demo: deps build
+	$(BIN) lab up
+	$(BIN) -chdir=examples/classic apply -auto-approve
+	@echo; echo "Demo page: http://172.25.1.2/  (add an attribute, then stop its app: see README)"; echo
+	$(BIN) -chdir=examples/classic verify
+
+demo-down: build
+	-$(BIN) -chdir=examples/classic destroy -auto-approve
+	$(BIN) lab down
 
 clean:
 	rm -rf bin

@@ -18,22 +18,30 @@ type Config struct {
 	Apps      []*App
 	Proxies   []*Proxy
 	Outputs   []*Output
+
+	// Dependencies maps every address (var.x, local.y, host.h, cache.c,
+	// app.a, proxy.p, output.o; resource instances such as app.web["s7"])
+	// to the sorted addresses it refers to: the edges of `graph`.
+	Dependencies map[string][]string
 }
 
 // Variable is a declared input variable and its final value.
 type Variable struct {
 	Name        string
 	Description string
+	Type        cty.Type // cty.DynamicPseudoType when no type was declared
+	Sensitive   bool
 	Value       cty.Value
 	DeclRange   hcl.Range
 }
 
 // Output is a named value shown after apply and by `stickyform output`.
 type Output struct {
-	Name      string
-	Value     cty.Value
-	Sensitive bool
-	DeclRange hcl.Range
+	Name        string
+	Description string
+	Value       cty.Value
+	Sensitive   bool
+	DeclRange   hcl.Range
 }
 
 // Host is a Linux machine reached over SSH.
@@ -54,14 +62,18 @@ func (h *Host) Addr() string { return "host." + h.Name }
 // Cache is a memcached-compatible node. External caches have no Host and
 // are never touched by plan/apply/destroy.
 type Cache struct {
-	Name      string
-	Host      *Host  // nil when External
-	Listen    string // address the cache binds, default Host.Address
-	Address   string // address clients use: Host.Address or the external address
-	Port      int    // default 11211
-	MemoryMB  int    // default 64
-	Engine    string // "builtin" (default) or "memcached"
-	External  bool
+	Name     string
+	Host     *Host  // nil when External
+	Listen   string // address the cache binds, default Host.Address
+	Address  string // address clients use: Host.Address or the external address
+	Port     int    // default 11211
+	MemoryMB int    // default 64
+	Engine   string // "builtin" (default) or "memcached"
+	External bool
+	// MaxItemSize is the largest value in bytes, default 1048576 (1 MiB).
+	MaxItemSize int
+	// MaxConns is the connection limit, default 1024.
+	MaxConns  int
 	DeclRange hcl.Range
 }
 
@@ -96,7 +108,7 @@ type Session struct {
 	Mode          string        // "sticky" (default) or "non-sticky"
 	Locking       string        // "none", "all" or "auto"; default "auto"
 	Nodes         []*Cache
-	FailoverNodes []*Cache // default: the Nodes on the app's own host
+	FailoverNodes []*Cache // default: the Nodes on the app's own host, none if that is all of them
 }
 
 // Proxy is a sticky reverse proxy.
@@ -106,6 +118,10 @@ type Proxy struct {
 	ListenAddr  string // address the proxy binds, default Host.Address
 	Listen      int    // port, default 80
 	Backends    []*App
+	Weights     []int  // parallel to Backends; default 1 each
+	Balance     string // "round-robin" (default) or "least-conn"
+	AdminListen string // admin/metrics listener, default "127.0.0.1:9180"
+	AccessLog   string // default "/var/log/stickyform/proxy-NAME.access.log"
 	Sticky      Sticky
 	HealthCheck HealthCheck
 	DeclRange   hcl.Range
@@ -123,7 +139,8 @@ type Sticky struct {
 	Domain     string
 	Path       string // default "/"
 	Secure     bool
-	HTTPOnly   bool
+	HTTPOnly   bool   // default true
+	SameSite   string // "", "strict", "lax" or "none"
 	NoFallback bool
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/stickyform/stickyform/agents/app"
 	"github.com/stickyform/stickyform/agents/cache"
 	"github.com/stickyform/stickyform/agents/proxy"
+	"github.com/stickyform/stickyform/internal/supervise"
 )
 
 // runAgent runs one agent role in the foreground until ctx ends. It is
@@ -26,6 +27,12 @@ func runAgent(e *env, args []string) error {
 		return app.Main(e.ctx, rest, e.stdout, e.stderr)
 	case "proxy":
 		return proxy.Main(e.ctx, rest, e.stdout, e.stderr)
+	case "supervise":
+		return supervise.SuperviseMain(e.ctx, rest, e.stderr)
+	case "status":
+		return supervise.StatusMain(e.ctx, rest, e.stdout, e.stderr)
+	case "ctl":
+		return supervise.CtlMain(e.ctx, rest, e.stdout, e.stderr)
 	}
-	return fmt.Errorf("unknown agent role %q: want cache, app or proxy", role)
+	return fmt.Errorf("unknown agent role %q: want cache, app, proxy, supervise, status or ctl", role)
 }

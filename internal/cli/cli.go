@@ -58,7 +58,18 @@ type command struct {
 // commands lists every command that exists, in the order help shows them.
 func commands() []command {
 	return []command{
+		{"validate", "Check the configuration without touching any host", runValidate},
+		{"fmt", "Rewrite configuration files in the canonical format", runFmt},
+		{"graph", "Print the dependency graph in DOT", runGraph},
+		{"plan", "Show what apply would change on the hosts", runPlan},
+		{"apply", "Create or update the agents on the hosts", runApply},
+		{"destroy", "Stop and remove everything stickyform deployed", runDestroy},
+		{"show", "Show the state: what is deployed where", runShow},
+		{"output", "Show the outputs of the last apply", runOutput},
+		{"state", "Inspect the state (list) or break its lock (force-unlock)", runState},
+		{"force-unlock", "Break a state lock whose holder is gone", runForceUnlock},
 		{"agent", "Run an agent role by hand (cache, app, proxy)", runAgent},
+		{"lab", "The local lab: up [-hosts N], down, status", runLab},
 		{"version", "Print the stickyform version", runVersion},
 		{"help", "Show this help", runHelp},
 	}

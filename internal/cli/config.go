@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -24,8 +25,7 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 // loadConfig loads the configuration of e.dir, printing diagnostics
 // (warnings too) to stderr. It returns errReported when there are errors.
 func loadConfig(e *env, f *configFlags) (*hclspec.Config, error) {
-	inputs := hclspec.VarInputs{Env: envVars(), Files: f.varFiles, Flags: f.vars}
-	cfg, files, diags := hclspec.Load(e.dir, inputs)
+	cfg, files, diags := f.load(e, e.dir)
 	if len(diags) > 0 {
 		printDiagnostics(e, files, diags)
 	}
@@ -33,6 +33,22 @@ func loadConfig(e *env, f *configFlags) (*hclspec.Config, error) {
 		return nil, errReported
 	}
 	return cfg, nil
+}
+
+// load loads the configuration of dir with the variables of f and of the
+// environment, without printing anything. -var-file paths are relative
+// to the working directory (after -chdir), as in Terraform, even when
+// dir is another directory.
+func (f *configFlags) load(e *env, dir string) (*hclspec.Config, map[string]*hcl.File, hcl.Diagnostics) {
+	files := make([]string, len(f.varFiles))
+	for i, p := range f.varFiles {
+		files[i] = p
+		if !filepath.IsAbs(p) {
+			files[i] = filepath.Join(e.dir, p)
+		}
+	}
+	inputs := hclspec.VarInputs{Env: envVars(), Files: files, Flags: f.vars}
+	return hclspec.Load(dir, inputs)
 }
 
 // printDiagnostics writes diags with source snippets, as Terraform does.

@@ -1,0 +1,208 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// entry is sticky mode's local copy of a session and what is known about
+// its stored copy. Its fields are guarded by mu.
+type entry struct {
+	mu         sync.Mutex
+	s          *Session
+	storedHash uint64    // content hash of the last successful write; 0: none
+	lastWrite  time.Time // last write or refresh that reached the node
+	// base is the stored copy's attributes and version as last written or
+	// read (nil: nothing stored under this id yet). A write applies only
+	// the changes made since base onto whatever the node holds now, so a
+	// session another app changed meanwhile (the client failed over and
+	// back) keeps those changes.
+	base        map[string]string
+	baseVersion uint64
+	queued      bool // waiting in the write-behind queue
+	gone        bool // expired or invalidated: drop, never write
+}
+
+// beginSticky serves a held session from memory; a session this app does
+// not hold (another app served it before: the app-failover case) is loaded
+// from the node named in its id.
+func (m *Manager) beginSticky(t *Txn) {
+	m.mu.RLock()
+	e := m.local[t.reqID]
+	m.mu.RUnlock()
+	if e == nil {
+		e = m.loadSticky(t.reqID)
+		if e == nil {
+			return
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := m.now()
+	if e.gone || now.Sub(e.s.LastAccess) > m.opt.Timeout {
+		m.dropLocked(e)
+		return
+	}
+	if n := m.byID[e.s.Node]; n != nil && !n.up.Load() {
+		m.relocateLocked(e)
+	}
+	t.e, t.sess, t.orig = e, e.s.clone(), cloneAttrs(e.s.Attributes)
+}
+
+// loadSticky reads a session from its node and adopts it as a local copy.
+// A miss, a decode error or a dead node mean "no session".
+func (m *Manager) loadSticky(id string) *entry {
+	node, _ := splitID(id)
+	var it *memcache.Item
+	err := m.byID[node].do("get", func(c *memcache.Client) (err error) {
+		it, err = c.Get(id)
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			m.log.Info("session load failed", "id", id, "err", err)
+		}
+		return nil
+	}
+	s, err := decode(it.Value, id)
+	if err != nil {
+		m.log.Warn("session load failed", "err", err)
+		return nil
+	}
+	s.LastAccess = m.now() // present in the cache: alive, whatever it says
+	m.stats.Loaded.Add(1)
+	e := &entry{s: s, storedHash: contentHash(s.ID, s.Attributes), base: cloneAttrs(s.Attributes), baseVersion: s.Version}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held := m.local[id]; held != nil { // a parallel request was first
+		return held
+	}
+	m.local[id] = e
+	return e
+}
+
+// relocateLocked moves a session whose node is down to a live node under a
+// new id (MSM's behaviour); the write follows with the request's commit.
+func (m *Manager) relocateLocked(e *entry) {
+	n := m.pickNode(e.s.Node)
+	if n == nil {
+		return // nowhere to go: keep serving from memory
+	}
+	old := e.s.ID
+	e.s.ID, e.s.Node, e.storedHash, e.base = newID(n.spec.ID), n.spec.ID, 0, nil
+	m.mu.Lock()
+	delete(m.local, old)
+	m.local[e.s.ID] = e
+	m.mu.Unlock()
+	m.stats.Relocated.Add(1)
+	m.log.Info("session relocated", "from", old, "to", e.s.ID)
+}
+
+func (m *Manager) dropLocked(e *entry) {
+	if !e.gone {
+		e.gone = true
+		m.stats.Expired.Add(1)
+	}
+	m.mu.Lock()
+	if m.local[e.s.ID] == e {
+		delete(m.local, e.s.ID)
+	}
+	m.mu.Unlock()
+}
+
+// commitSticky merges the request's attribute changes into the local copy
+// (so parallel requests of one client lose nothing) and queues a write when
+// the content changed, or a touch when the expiry is due for a refresh.
+func (t *Txn) commitSticky() {
+	m := t.m
+	e := t.e
+	if e == nil {
+		e = &entry{s: t.sess.clone()}
+		m.mu.Lock()
+		m.local[e.s.ID] = e
+		m.mu.Unlock()
+	}
+	e.mu.Lock()
+	if t.invalid {
+		e.gone = true
+		m.stats.Invalidated.Add(1)
+		m.mu.Lock()
+		delete(m.local, e.s.ID)
+		m.mu.Unlock()
+		id, n := e.s.ID, m.byID[e.s.Node]
+		e.mu.Unlock()
+		// Synchronous, or a request right after could load it back.
+		n.do("delete", func(c *memcache.Client) error { return c.Delete(id) })
+		return
+	}
+	if t.e != nil {
+		diff(t.orig, t.sess.Attributes).applyTo(e.s.Attributes)
+	}
+	e.s.LastAccess = m.now()
+	t.sess.ID, t.sess.Node = e.s.ID, e.s.Node // a parallel request may have moved it
+	due := contentHash(e.s.ID, e.s.Attributes) != e.storedHash || m.now().Sub(e.lastWrite) >= m.refreshEvery()
+	e.mu.Unlock()
+	if due {
+		m.writer.enqueue(e)
+	}
+}
+
+// sweep drops expired local copies so memory follows the live sessions.
+func (m *Manager) sweep(ctx context.Context) {
+	every := min(m.opt.Timeout/4, 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.RLock()
+		var all []*entry
+		for _, e := range m.local {
+			all = append(all, e)
+		}
+		m.mu.RUnlock()
+		for _, e := range all {
+			e.mu.Lock()
+			if m.now().Sub(e.s.LastAccess) > m.opt.Timeout {
+				m.dropLocked(e)
+			}
+			e.mu.Unlock()
+		}
+	}
+}
+
+// dirty lists local sessions whose content is not yet on their node.
+// Locks are taken entry first, then the map, so the map lock is not held
+// while entries are inspected.
+func (m *Manager) dirty() []*entry {
+	m.mu.RLock()
+	all := make([]*entry, 0, len(m.local))
+	for _, e := range m.local {
+		all = append(all, e)
+	}
+	m.mu.RUnlock()
+	var out []*entry
+	for _, e := range all {
+		e.mu.Lock()
+		if !e.gone && contentHash(e.s.ID, e.s.Attributes) != e.storedHash {
+			out = append(out, e)
+		}
+		e.mu.Unlock()
+	}
+	return out
+}
+
+func cloneAttrs(a map[string]string) map[string]string {
+	c := make(map[string]string, len(a))
+	for k, v := range a {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,119 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// flush writes one session to its node when its content changed, merging
+// into the stored copy; when unchanged it only refreshes the expiry, with
+// "gat", which also brings in changes another app stored meanwhile.
+func (m *Manager) flush(e *entry) {
+	e.mu.Lock()
+	e.queued = false
+	if e.gone {
+		e.mu.Unlock()
+		return
+	}
+	changed := contentHash(e.s.ID, e.s.Attributes) != e.storedHash
+	snap, base, baseVersion := e.s.clone(), e.base, e.baseVersion
+	e.mu.Unlock()
+
+	n := m.byID[snap.Node]
+	if !changed {
+		m.stats.Touches.Add(1)
+		stored, err := m.getAndTouch(n, snap.ID)
+		if err == nil {
+			m.rebase(e, snap, stored)
+			return
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			m.log.Info("session refresh failed", "id", snap.ID, "err", err)
+			return
+		}
+		base = nil // a restarted node lost it: store it again
+	}
+	m.stats.Writes.Add(1)
+	stored, err := m.storeMerged(n, snap, diff(base, snap.Attributes), baseVersion, base != nil)
+	if err != nil {
+		// A dead node is marked down; the next request relocates the session.
+		m.log.Info("session write failed", "id", snap.ID, "err", err)
+		return
+	}
+	m.rebase(e, snap, stored)
+}
+
+// rebase makes stored the entry's base and local copy, keeping the changes
+// requests made since snap was taken (they are queued for the next write).
+func (m *Manager) rebase(e *entry, snap, stored *Session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone || e.s.ID != snap.ID {
+		return // invalidated or moved meanwhile
+	}
+	since := diff(snap.Attributes, e.s.Attributes)
+	e.s.Attributes = cloneAttrs(stored.Attributes)
+	since.applyTo(e.s.Attributes)
+	e.s.Version = stored.Version
+	e.base, e.baseVersion = cloneAttrs(stored.Attributes), stored.Version
+	e.storedHash, e.lastWrite = contentHash(stored.ID, stored.Attributes), m.now()
+}
+
+func (m *Manager) getAndTouch(n *node, id string) (*Session, error) {
+	var it *memcache.Item
+	err := n.do("gat", func(c *memcache.Client) (err error) {
+		it, err = c.GetAndTouch(id, m.expiry())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decode(it.Value, id)
+}
+
+// storeMerged applies ch onto the node's current copy with gets/cas (or
+// add when there is none) and returns what was stored. A session never
+// stored under its id (new or just relocated) skips the read.
+func (m *Manager) storeMerged(n *node, snap *Session, ch change, baseVersion uint64, known bool) (*Session, error) {
+	for attempt := range maxCASRetries {
+		var it *memcache.Item
+		err := memcache.ErrCacheMiss
+		if known || attempt > 0 {
+			err = n.do("gets", func(c *memcache.Client) (err error) {
+				it, err = c.Get(snap.ID)
+				return err
+			})
+		}
+		cur := snap.clone()
+		cur.Version = max(cur.Version, baseVersion) + 1
+		if err == nil {
+			stored, derr := decode(it.Value, snap.ID)
+			if derr != nil {
+				return nil, derr
+			}
+			cur.Attributes = stored.Attributes
+			ch.applyTo(cur.Attributes)
+			cur.Version = stored.Version + 1
+		} else if !errors.Is(err, memcache.ErrCacheMiss) {
+			return nil, err
+		}
+		item := &memcache.Item{Key: cur.ID, Value: encode(cur), Expiration: m.expiry()}
+		err = n.do("store", func(c *memcache.Client) error {
+			if it == nil {
+				return c.Add(item)
+			}
+			item.CasID = it.CasID
+			return c.CompareAndSwap(item)
+		})
+		if err == nil {
+			return cur, nil
+		}
+		if !errors.Is(err, memcache.ErrCASConflict) && !errors.Is(err, memcache.ErrNotStored) && !errors.Is(err, memcache.ErrCacheMiss) {
+			return nil, err
+		}
+		m.stats.CASRetries.Add(1)
+	}
+	return nil, fmt.Errorf("store session %s: gave up after %d conflicting writes", snap.ID, maxCASRetries)
+}

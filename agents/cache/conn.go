@@ -1,0 +1,376 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"strconv"
+)
+
+// errLineTooLong ends a connection whose command line has no end in sight.
+var errLineTooLong = errors.New("cache: command line too long")
+
+// A conn is one client connection. It is used by a single goroutine.
+type conn struct {
+	srv     *Server
+	st      *store
+	nc      net.Conn
+	r       *bufio.Reader
+	w       *bufio.Writer
+	toks    [][]byte
+	num     [24]byte
+	noreply bool
+}
+
+// readLine returns the next command line without its "\n" or "\r\n".
+// The slice is valid until the next read from c.r. Like memcached, once
+// more than maxLine bytes wait without a newline the client is hung up on,
+// unless the line is a get or gets, whose key lists may grow (here up to
+// maxGetLine).
+func (c *conn) readLine() ([]byte, error) {
+	for {
+		n := c.r.Buffered()
+		if n > 0 {
+			b, _ := c.r.Peek(n)
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				c.r.Discard(i + 1)
+				return trimEOL(b[:i+1]), nil
+			}
+			if n > maxLine {
+				if !isGetLine(b) {
+					return nil, errLineTooLong
+				}
+				return c.readLongLine()
+			}
+		}
+		if _, err := c.r.Peek(n + 1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readLongLine reads a multi-key get line that outgrew the read buffer.
+func (c *conn) readLongLine() ([]byte, error) {
+	var long []byte
+	for {
+		more, err := c.r.ReadSlice('\n')
+		long = append(long, more...)
+		if len(long) > maxGetLine {
+			return nil, errLineTooLong
+		}
+		if err == nil {
+			return trimEOL(long), nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+	}
+}
+
+func trimEOL(line []byte) []byte {
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}
+
+func isGetLine(line []byte) bool {
+	line = bytes.TrimLeft(line, " ")
+	return bytes.HasPrefix(line, []byte("get ")) || bytes.HasPrefix(line, []byte("gets "))
+}
+
+// reply writes s unless the command asked for noreply.
+func (c *conn) reply(s string) {
+	if !c.noreply {
+		c.w.WriteString(s)
+	}
+}
+
+// setNoreply applies memcached's rule: noreply is the command's last token.
+func (c *conn) setNoreply(t [][]byte) {
+	c.noreply = len(t) > 1 && string(t[len(t)-1]) == "noreply"
+}
+
+// dispatch runs one command line; false means close the connection.
+func (c *conn) dispatch(line []byte) bool {
+	c.toks = tokenize(line, c.toks)
+	if cap(c.toks) > 1024 {
+		defer func() { c.toks = nil }() // drop a huge multi-get's slice
+	}
+	t := c.toks
+	c.noreply = false
+	if len(t) == 0 {
+		c.reply("ERROR\r\n")
+		return true
+	}
+	switch string(t[0]) {
+	case "get":
+		return c.retrieve(t, false, false)
+	case "gets":
+		return c.retrieve(t, true, false)
+	case "gat":
+		return c.retrieve(t, false, true)
+	case "gats":
+		return c.retrieve(t, true, true)
+	case "set":
+		return c.update(t, modeSet)
+	case "add":
+		return c.update(t, modeAdd)
+	case "replace":
+		return c.update(t, modeReplace)
+	case "append":
+		return c.update(t, modeAppend)
+	case "prepend":
+		return c.update(t, modePrepend)
+	case "cas":
+		return c.update(t, modeCAS)
+	case "incr":
+		c.arith(t, true)
+	case "decr":
+		c.arith(t, false)
+	case "delete":
+		c.delete(t)
+	case "touch":
+		c.touch(t)
+	case "flush_all":
+		c.flushAll(t)
+	case "stats":
+		c.stats(t)
+	case "version":
+		c.reply("VERSION " + c.srv.cfg.Version + "\r\n")
+	case "verbosity":
+		c.verbosity(t)
+	case "quit":
+		return false
+	case "shutdown":
+		c.reply("ERROR: shutdown not enabled\r\n")
+	case "mn":
+		c.reply("MN\r\n")
+	default:
+		// memcached hangs up on what looks like an HTTP request.
+		if bytes.HasPrefix(t[len(t)-1], []byte("HTTP/")) {
+			return false
+		}
+		c.reply("ERROR\r\n")
+	}
+	return true
+}
+
+// retrieve answers get, gets, gat and gats.
+func (c *conn) retrieve(t [][]byte, withCAS, touch bool) bool {
+	keys := t[1:]
+	var exp int64
+	if touch && len(keys) > 0 {
+		e, ok := parseInt32(keys[0])
+		if !ok {
+			c.reply("CLIENT_ERROR invalid exptime argument\r\n")
+			return true
+		}
+		exp = c.srv.expiry(e)
+		keys = keys[1:]
+	} else if len(keys) == 0 {
+		c.reply("ERROR\r\n")
+		return true
+	}
+	for _, k := range keys {
+		if len(k) > maxKeyLen {
+			c.reply("CLIENT_ERROR bad command line format\r\n")
+			return true
+		}
+	}
+	for _, k := range keys {
+		it := c.st.get(k, touch, exp)
+		if it == nil {
+			continue
+		}
+		if !withCAS {
+			c.w.Write(it.data)
+			continue
+		}
+		c.w.Write(it.data[:it.hdr])
+		c.w.WriteByte(' ')
+		c.w.Write(strconv.AppendUint(c.num[:0], it.cas, 10))
+		c.w.Write(it.data[it.hdr:])
+	}
+	c.w.WriteString("END\r\n")
+	return true
+}
+
+// update answers set, add, replace, append, prepend and cas. It returns
+// false when the connection broke while reading the data block.
+func (c *conn) update(t [][]byte, mode storeMode) bool {
+	want := 5
+	if mode == modeCAS {
+		want = 6
+	}
+	if len(t) != want && len(t) != want+1 {
+		c.reply("ERROR\r\n")
+		return true
+	}
+	c.setNoreply(t)
+	key := t[1]
+	flags, okF := parseUint32(t[2])
+	exptime, okE := parseInt32(t[3])
+	vlen, okL := parseInt32(t[4])
+	var cas uint64
+	okC := true
+	if mode == modeCAS {
+		cas, okC = parseUint64(t[5])
+	}
+	if len(key) > maxKeyLen || !okF || !okE || !okL || !okC || vlen < 0 || vlen > math.MaxInt32-2 {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return true
+	}
+	if itemTotal(len(key), int(vlen)) > c.srv.cfg.MaxItemSize {
+		return c.tooLarge(key, int(vlen), mode)
+	}
+	it := newItem(key, flags, int(vlen))
+	it.exptime = c.srv.expiry(exptime)
+	data := it.valueCRLF()
+	if _, err := io.ReadFull(c.r, data); err != nil {
+		return false
+	}
+	if data[len(data)-2] != '\r' || data[len(data)-1] != '\n' {
+		c.reply("CLIENT_ERROR bad data chunk\r\n")
+		return true
+	}
+	c.reply(resultLines[c.st.store(mode, it, cas)])
+	return true
+}
+
+// itemTotal is memcached's size of an item (header with cas, key and its
+// NUL, value and its CRLF), which -I bounds.
+func itemTotal(klen, vlen int) int {
+	return 56 + klen + 1 + vlen + 2
+}
+
+// tooLarge refuses an oversize value: it reads and discards the data so
+// the connection stays in step, and, like memcached, a failed set also
+// drops the key's old value so that no stale data outlives the write.
+func (c *conn) tooLarge(key []byte, vlen int, mode storeMode) bool {
+	c.srv.tooLarge.Add(1)
+	k := string(key)
+	if _, err := c.r.Discard(vlen + 2); err != nil {
+		return false
+	}
+	if mode == modeSet {
+		c.st.del([]byte(k))
+	}
+	c.reply("SERVER_ERROR object too large for cache\r\n")
+	return true
+}
+
+// arith answers incr and decr.
+func (c *conn) arith(t [][]byte, incr bool) {
+	if len(t) != 3 && len(t) != 4 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	c.setNoreply(t)
+	if len(t[1]) > maxKeyLen {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return
+	}
+	d, ok := parseUint64(t[2])
+	if !ok {
+		c.reply("CLIENT_ERROR invalid numeric delta argument\r\n")
+		return
+	}
+	v, res := c.st.delta(t[1], incr, d)
+	if res != resStored {
+		c.reply(resultLines[res])
+		return
+	}
+	if !c.noreply {
+		c.w.Write(append(strconv.AppendUint(c.num[:0], v, 10), '\r', '\n'))
+	}
+}
+
+// delete answers "delete <key> [0] [noreply]"; the 0 is an old hold time
+// memcached still accepts.
+func (c *conn) delete(t [][]byte) {
+	if len(t) < 2 || len(t) > 4 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	if len(t) > 2 {
+		c.setNoreply(t)
+		zero := string(t[2]) == "0"
+		valid := (len(t) == 3 && (zero || c.noreply)) || (len(t) == 4 && zero && c.noreply)
+		if !valid {
+			c.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
+			return
+		}
+	}
+	if len(t[1]) > maxKeyLen {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return
+	}
+	c.reply(resultLines[c.st.del(t[1])])
+}
+
+func (c *conn) touch(t [][]byte) {
+	if len(t) != 3 && len(t) != 4 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	c.setNoreply(t)
+	if len(t[1]) > maxKeyLen {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return
+	}
+	e, ok := parseInt32(t[2])
+	if !ok {
+		c.reply("CLIENT_ERROR invalid exptime argument\r\n")
+		return
+	}
+	c.reply(resultLines[c.st.touch(t[1], c.srv.expiry(e))])
+}
+
+// flushAll answers "flush_all [delay] [noreply]".
+func (c *conn) flushAll(t [][]byte) {
+	if len(t) > 3 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	c.setNoreply(t)
+	var delay int32
+	bare := 1
+	if c.noreply {
+		bare = 2
+	}
+	if len(t) != bare {
+		d, ok := parseInt32(t[1])
+		if !ok {
+			c.reply("CLIENT_ERROR invalid exptime argument\r\n")
+			return
+		}
+		delay = d
+	}
+	c.srv.flushes.Add(1)
+	if delay > 0 {
+		c.st.flush(c.srv.expiry(delay))
+	} else {
+		c.st.flush(0)
+	}
+	c.reply("OK\r\n")
+}
+
+func (c *conn) verbosity(t [][]byte) {
+	if len(t) != 2 && len(t) != 3 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	c.setNoreply(t)
+	v, ok := parseUint32(t[1])
+	if !ok {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return
+	}
+	c.srv.verbose.Store(int32(v))
+	c.reply("OK\r\n")
+}

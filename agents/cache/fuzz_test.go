@@ -1,0 +1,124 @@
+package cache
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scriptConn is a net.Conn whose reads return the script at most chunk
+// bytes at a time, then EOF, and whose writes are collected.
+type scriptConn struct {
+	net.Conn // nil; only the methods below are used
+	in       []byte
+	chunk    int
+	out      bytes.Buffer
+}
+
+func (c *scriptConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.in)
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *scriptConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+func (c *scriptConn) Close() error                { return nil }
+
+// serveScript runs one connection over input delivered in reads of at
+// most chunk bytes and returns everything the server wrote.
+func serveScript(t testing.TB, srv *Server, input []byte, chunk int) []byte {
+	t.Helper()
+	c := &scriptConn{in: input, chunk: chunk}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.serveConn(c)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("connection still busy after 10s on input %q (chunk %d)", abbrev(string(input)), chunk)
+	}
+	return c.out.Bytes()
+}
+
+var fuzzSeeds = []string{
+	"set a 0 0 1\r\nx\r\nget a\r\n",
+	"gets a b c\r\ncas a 0 0 1 1\r\ny\r\n",
+	"set n 0 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nincr n abc\r\n",
+	"append a 0 0 1\r\nz\r\nprepend a 0 0 1\r\nw\r\ntouch a 10\r\ngat 10 a\r\ngats 1 a\r\n",
+	"set big 0 0 2147483645\r\nxx",
+	"set a 0 0 -1\r\nset a 0 0 4294967297\r\nx\r\n",
+	"flush_all 10\r\nflush_all\r\nstats\r\nstats settings\r\nstats items\r\nverbosity 1\r\nversion\r\n",
+	"delete a 0 noreply\r\ndelete a 5\r\nmn\r\nquit\r\n",
+	"GET / HTTP/1.1\r\n",
+	"get " + strings.Repeat("k ", 3000) + "\r\n",
+	strings.Repeat("x", 3000),
+	"set a 0 0 1 noreply\r\nxy\r\n\r\n\n\r\n \r\n",
+}
+
+// FuzzProtocol feeds arbitrary bytes, split at an arbitrary chunk size, to
+// a connection: the server must neither panic nor hang, and splitting the
+// same input differently must not change the reply.
+func FuzzProtocol(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(7))
+	}
+	srv := NewServer(ServerConfig{MemoryBytes: 8 << 20, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	f.Cleanup(func() { srv.Close() })
+	f.Fuzz(func(t *testing.T, input []byte, chunk uint8) {
+		srv.st.flush(0)
+		whole := serveScript(t, srv, input, len(input)+1)
+		srv.st.flush(0)
+		split := serveScript(t, srv, input, int(chunk)+1)
+		if comparable(input) && !bytes.Equal(whole, split) {
+			t.Errorf("reply depends on how the input is split:\nwhole %q\nsplit %q", whole, split)
+		}
+	})
+}
+
+// TestSplitAtEveryByte sends a script one byte per read and in one piece,
+// and expects identical replies.
+func TestSplitAtEveryByte(t *testing.T) {
+	script := []byte("set a 0 0 5\r\nhello\r\nget a b\r\nappend a 0 0 1\r\n!\r\nincr n 1\r\nset n 0 0 1\r\n7\r\nincr n 3\r\n" +
+		"set a 0 0 2\r\nxyz\r\ndelete a\r\nbogus\r\nget " + strings.Repeat("k", 300) + "\r\nversion\r\nquit\r\n")
+	srv := NewServer(ServerConfig{})
+	defer srv.Close()
+	whole := serveScript(t, srv, script, len(script))
+	srv.st.flush(0)
+	for chunk := 1; chunk <= 3; chunk++ {
+		srv.st.flush(0)
+		if got := serveScript(t, srv, script, chunk); !bytes.Equal(got, whole) {
+			t.Errorf("chunk %d: got %q; want %q", chunk, got, whole)
+		}
+	}
+	want := "STORED\r\nVALUE a 0 5\r\nhello\r\nEND\r\nSTORED\r\nNOT_FOUND\r\nSTORED\r\n10\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nDELETED\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nVERSION 1.6.0-stickyform\r\n"
+	if string(whole) != want {
+		t.Errorf("reply: got %q; want %q", whole, want)
+	}
+}
+
+// comparable reports whether input's reply must not depend on splitting:
+// replies with cas values or counters differ between runs, and a line over
+// maxLine is refused only when it arrives without its newline (as in
+// memcached).
+func comparable(input []byte) bool {
+	for _, w := range []string{"gets", "gat", "stats"} {
+		if bytes.Contains(input, []byte(w)) {
+			return false
+		}
+	}
+	for _, line := range bytes.Split(input, []byte("\n")) {
+		if len(line) > maxLine {
+			return false
+		}
+	}
+	return true
+}

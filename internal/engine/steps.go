@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// ctlCommand is the remote command that changes one role on a host.
+func ctlCommand(action, role string) string {
+	return fmt.Sprintf("%s agent ctl %s -wait %s %s", remoteBinary, action, healthWait, role)
+}
+
+// ctl runs `stickyform agent ctl ACTION ROLE` on host and waits for
+// health (start, restart, reload).
+func (e *Engine) ctl(ctx context.Context, host, action, role string) error {
+	c := e.conn(host)
+	if c == nil {
+		return fmt.Errorf("%s %s on %s: not connected", action, role, host)
+	}
+	if _, err := c.Run(ctx, ctlCommand(action, role), nil); err != nil {
+		return fmt.Errorf("%s %s on %s: %w", action, role, host, err)
+	}
+	return nil
+}
+
+// prepareNode puts the right stickyform build on a host, unless the
+// refresh saw it there already.
+func (a *applier) prepareNode(hp *HostPlan) *node {
+	name := hp.Host.Name
+	return &node{id: "prepare:" + name, run: func(ctx context.Context) error {
+		if hp.BinarySHA256 != "" && hp.RemoteBinarySHA256 == hp.BinarySHA256 {
+			return nil
+		}
+		path, sum, err := a.e.bins.forArch(hp.Arch)
+		if err != nil {
+			if hp.BinarySHA256 == "" && hp.RemoteBinarySHA256 != "" && hp.RemoteBinarySHA256 != "unknown" {
+				return nil // destroying: the binary on the host will do
+			}
+			return fmt.Errorf("host %s: %w", name, err)
+		}
+		if sum != hp.BinarySHA256 || path != hp.Binary {
+			return fmt.Errorf("host %s: %s changed since the plan was made; run plan again", name, path)
+		}
+		size := ""
+		if fi, err := os.Stat(path); err == nil {
+			size = fmt.Sprintf(" (%.1f MB)", float64(fi.Size())/1e6)
+		}
+		v := verbs{"Uploading stickyform" + size, "uploading", "Upload complete"}
+		return a.out.track("host."+name, "", v, func() error {
+			_, err := a.e.conn(name).Upload(ctx, path, remoteBinary, 0o755, nil)
+			return err
+		})
+	}}
+}
+
+// changeStep is the work of one resource change.
+func (a *applier) changeStep(c *Change) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		return a.out.track(c.Addr, "", verbsFor(c.Action), func() error {
+			err := a.doChange(ctx, c)
+			if err != nil {
+				return fmt.Errorf("apply %s: %w", c.Addr, err)
+			}
+			return nil
+		})
+	}
+}
+
+func (a *applier) doChange(ctx context.Context, c *Change) error {
+	if c.Action == Delete || c.Action == Replace {
+		if err := a.e.ctl(ctx, c.Before.HostName, "remove", c.Before.RoleName()); err != nil {
+			return err
+		}
+		if c.Action == Delete {
+			a.deleted.Add(1)
+			return a.record(func(s *State) { s.setResource(c.Addr, nil) })
+		}
+	}
+	d := c.After
+	host := d.Host.Name
+	if c.WriteConfig {
+		path := remoteConfigDir + "/" + d.RoleName() + ".json"
+		if _, err := a.e.conn(host).WriteFile(ctx, path, d.Config, 0o600); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch {
+	case c.Lifecycle == "":
+	case c.Lifecycle == "restart" && c.Action == Update:
+		err = a.rollingRestart(ctx, c)
+	default:
+		err = a.e.ctl(ctx, host, c.Lifecycle, d.RoleName())
+	}
+	if err != nil {
+		return err
+	}
+	switch c.Action {
+	case Create:
+		a.added.Add(1)
+	case Update:
+		a.changed.Add(1)
+	case Replace:
+		a.added.Add(1)
+		a.deleted.Add(1)
+	}
+	hp := a.plan.Hosts[host]
+	return a.record(func(s *State) {
+		s.setResource(c.Addr, resourceState(d, hp.BinarySHA256))
+		s.setHost(hp.Host)
+	})
+}
+
+// rollingRestart restarts one agent at a time; after each, while more
+// restarts wait, it lets the proxies in front see the agent healthy
+// again (Settle) before the next one goes down.
+func (a *applier) rollingRestart(ctx context.Context, c *Change) error {
+	a.restartMu.Lock()
+	defer a.restartMu.Unlock()
+	err := a.e.ctl(ctx, c.After.Host.Name, "restart", c.After.RoleName())
+	left := a.pending.Add(-1)
+	if err == nil && left > 0 && c.After.Settle > 0 {
+		a.out.printf("%s: waiting %s for the proxies to see it healthy before the next restart\n", c.Addr, c.After.Settle)
+		select {
+		case <-time.After(c.After.Settle):
+		case <-ctx.Done():
+		}
+	}
+	return err
+}
+
+// purgeNode removes stickyform's layout from a host left without
+// resources, after every deletion on it.
+func (a *applier) purgeNode(host string) *node {
+	n := &node{id: "purge:" + host}
+	for _, c := range a.plan.Changes {
+		if (c.Action == Delete || c.Action == Replace) && c.Before.HostName == host {
+			n.deps = append(n.deps, nodeID(c))
+		}
+	}
+	n.run = func(ctx context.Context) error {
+		a.stateMu.Lock()
+		used := false
+		for _, r := range a.e.state.Resources {
+			used = used || r.HostName == host
+		}
+		a.stateMu.Unlock()
+		if used {
+			return nil
+		}
+		v := verbs{"Removing stickyform", "removing", "Removal complete"}
+		return a.out.track("host."+host, "", v, func() error {
+			if _, err := a.e.conn(host).Run(ctx, remoteBinary+" agent ctl purge", nil); err != nil {
+				return fmt.Errorf("remove stickyform from %s: %w", host, err)
+			}
+			return a.record(func(s *State) { s.pruneHosts() })
+		})
+	}
+	return n
+}
+
+func resourceState(d *Resource, binarySHA256 string) *ResourceState {
+	return &ResourceState{Addr: d.Addr, Kind: d.Kind, Name: d.Name, HostName: d.Host.Name,
+		HostAddress: d.Host.Address, Listen: d.Listen, ConfigSHA256: d.ConfigSHA256,
+		BinarySHA256: binarySHA256, Config: d.Config, Dependencies: d.Dependencies}
+}

@@ -1,0 +1,138 @@
+package supervise
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// SuperviseMain is `stickyform agent supervise -name NAME -- PROGRAM ARGS...`.
+func SuperviseMain(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	fs.StringVar(&o.Name, "name", "", "role name, <kind>-<name> (names pid and log files)")
+	fs.StringVar(&o.RunDir, "run-dir", DefaultRunDir, "directory of the pid files")
+	fs.StringVar(&o.LogDir, "log-dir", DefaultLogDir, "directory of the log file")
+	fs.DurationVar(&o.MaxBackoff, "max-backoff", DefaultMaxBackoff, "longest wait between restarts")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Command = fs.Args()
+	if o.Name == "" || len(o.Command) == 0 {
+		return errors.New("usage: stickyform agent supervise -name NAME -- PROGRAM [ARGS...]")
+	}
+	err := Run(ctx, o)
+	if errors.Is(err, ErrAlreadyRunning) {
+		return nil // idempotent start: the role is already supervised
+	}
+	return err
+}
+
+// StatusMain is `stickyform agent status`: it prints the host's Status as
+// JSON, the one answer a refresh needs from a host.
+func StatusMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	h := DetectHost()
+	fs.StringVar(&h.Binary, "binary", h.Binary, "the stickyform binary the roles run")
+	fs.StringVar(&h.ConfigDir, "config-dir", h.ConfigDir, "directory of the role configs")
+	fs.StringVar(&h.RunDir, "run-dir", h.RunDir, "directory of the pid files")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(h.Status(ctx))
+}
+
+// CtlMain is `stickyform agent ctl ACTION [-wait D] NAME...`, how the
+// engine changes a host in one command: ACTION is start, stop, restart,
+// reload, remove, wait (for health) or purge (remove the layout when no
+// role is left). With -wait, start/restart/reload wait for health too.
+func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|purge [-wait D] NAME...")
+	}
+	action := args[0]
+	fs := flag.NewFlagSet("ctl "+action, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	h := DetectHost()
+	wait := fs.Duration("wait", 0, "after start/restart/reload, wait this long for the role to be healthy")
+	fs.StringVar(&h.Binary, "binary", h.Binary, "the stickyform binary the roles run")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if action == "purge" {
+		return h.Purge()
+	}
+	for _, name := range fs.Args() {
+		if err := h.ctl(ctx, action, name, *wait); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h Host) ctl(ctx context.Context, action, name string, wait time.Duration) error {
+	var err error
+	switch action {
+	case "start":
+		err = h.Start(ctx, name)
+	case "stop":
+		err = h.Stop(ctx, name)
+	case "restart":
+		err = h.Restart(ctx, name)
+	case "reload":
+		err = h.Reload(ctx, name)
+	case "remove":
+		return h.Remove(ctx, name)
+	case "wait":
+		return h.WaitHealthy(ctx, name, max(wait, time.Second))
+	default:
+		return fmt.Errorf("unknown ctl action %q", action)
+	}
+	if err != nil || wait == 0 || action == "stop" {
+		return err
+	}
+	return h.WaitHealthy(ctx, name, wait)
+}
+
+// Purge removes stickyform's remote layout once no role is configured:
+// the binary, configs, state, logs and pid files. Directories that are
+// mount points (as in the lab) are emptied instead of removed.
+func (h Host) Purge() error {
+	h = h.withDefaults()
+	if names := h.roleNames(); len(names) > 0 {
+		return fmt.Errorf("purge: roles still deployed: %v", names)
+	}
+	dirs := []string{h.ConfigDir, DefaultStateDir, h.LogDir, h.RunDir, filepath.Dir(filepath.Dir(h.Binary))}
+	for _, d := range dirs {
+		if err := removeDir(d); err != nil {
+			return fmt.Errorf("purge: %w", err)
+		}
+	}
+	return nil
+}
+
+func removeDir(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || !errors.Is(err, syscall.EBUSY) {
+		return err
+	}
+	entries, rerr := os.ReadDir(dir)
+	if rerr != nil {
+		return rerr
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRunRestartsWithCappedBackoff(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{
+		Name:       "app-crashy",
+		Command:    []string{os.Args[0], "agent", "crash"},
+		RunDir:     dir,
+		LogDir:     dir,
+		MinBackoff: 5 * time.Millisecond,
+		MaxBackoff: 20 * time.Millisecond,
+	}
+	logPath := LogFile(dir, opts.Name)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, opts) }()
+	// Wait until the child crashed five times, counted in the log.
+	want := []string{"5ms", "10ms", "20ms", "20ms", "20ms"}
+	deadline := time.Now().Add(30 * time.Second)
+	var waits []string
+	for time.Now().Before(deadline) {
+		waits = restartWaits(t, logPath)
+		if len(waits) >= len(want) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(waits) < len(want) {
+		t.Fatalf("got %d restarts; want at least %d", len(waits), len(want))
+	}
+	for i, w := range want {
+		if waits[i] != w {
+			t.Errorf("restart %d: got backoff %s; want %s (all: %v)", i, waits[i], w, waits)
+		}
+	}
+	if _, err := os.Stat(PidFile(dir, opts.Name)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pid file after Run returned: got %v; want it removed", err)
+	}
+}
+
+// restartWaits returns the backoffs the supervisor logged, in order.
+func restartWaits(t *testing.T, logPath string) []string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return nil
+	}
+	var waits []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, after, ok := strings.Cut(line, "restarting in "); ok {
+			waits = append(waits, after)
+		}
+	}
+	return waits
+}
+
+func TestRunRefusesSecondSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	f, err := lockPidFile(PidFile(dir, "cache-n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = Run(context.Background(), Options{Name: "cache-n1", Command: []string{"/bin/true"}, RunDir: dir, LogDir: dir})
+	if !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second supervisor: got %v; want ErrAlreadyRunning", err)
+	}
+}
+
+// testHost returns a Host laid out in a temp dir whose binary is this
+// test binary (see TestMain), with one app role listening on a free port.
+func testHost(t *testing.T) (Host, string, string) {
+	dir := t.TempDir()
+	h := Host{Binary: os.Args[0], ConfigDir: filepath.Join(dir, "etc"), RunDir: filepath.Join(dir, "run"),
+		LogDir: filepath.Join(dir, "log"), UnitDir: filepath.Join(dir, "units")}
+	if err := os.MkdirAll(h.ConfigDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	name := "app-web"
+	cfg := fmt.Sprintf(`{"listen":%q}`, addr)
+	if err := os.WriteFile(h.ConfigFile(name), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Stop(context.Background(), name) })
+	return h, name, addr
+}
+
+func TestHostStartKillStopRemove(t *testing.T) {
+	h, name, addr := testHost(t)
+	ctx := context.Background()
+	if err := h.Start(ctx, name); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := h.WaitHealthy(ctx, name, 20*time.Second); err != nil {
+		t.Fatalf("WaitHealthy: %v", err)
+	}
+	st := roleOf(t, h.Status(ctx), name)
+	if !st.Running || !st.Healthy || st.PID == 0 || st.ConfigSHA256 == "" {
+		t.Fatalf("status after start: got %+v; want running, healthy, a pid and a config hash", st)
+	}
+
+	t.Run("killed agent is restarted", func(t *testing.T) {
+		if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		var now RoleStatus
+		ok := waitFor(ctx, 20*time.Second, func() bool {
+			now = roleOf(t, h.Status(ctx), name)
+			return now.Healthy && now.PID != 0 && now.PID != st.PID
+		})
+		if !ok {
+			t.Fatalf("after SIGKILL of pid %d: got %+v; want a new healthy agent", st.PID, now)
+		}
+	})
+
+	t.Run("start is idempotent", func(t *testing.T) {
+		sup := roleOf(t, h.Status(ctx), name).SupervisorPID
+		if err := h.Start(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if got := roleOf(t, h.Status(ctx), name).SupervisorPID; got != sup {
+			t.Errorf("supervisor pid after second Start: got %d; want %d", got, sup)
+		}
+	})
+
+	t.Run("stop stays stopped", func(t *testing.T) {
+		if err := h.Stop(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if st := roleOf(t, h.Status(ctx), name); st.Running || st.Healthy {
+			t.Fatalf("status after stop: got %+v; want not running", st)
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Fatalf("port %s still answers after stop", addr)
+		}
+	})
+
+	t.Run("remove deletes files", func(t *testing.T) {
+		if err := h.Remove(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{h.ConfigDir, h.RunDir, h.LogDir} {
+			entries, _ := os.ReadDir(d)
+			if len(entries) != 0 {
+				t.Errorf("%s after remove: got %d entries (%v); want none", d, len(entries), entries[0].Name())
+			}
+		}
+	})
+}
+
+func roleOf(t *testing.T, st Status, name string) RoleStatus {
+	t.Helper()
+	for _, r := range st.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	return RoleStatus{Name: name}
+}
