@@ -12,7 +12,7 @@ DEPS_CMDS  := sshd:openssh-server ssh:openssh-client memcached:memcached nginx:n
               ip:iproute2 sudo:sudo ansible-playbook:ansible /usr/bin/time:time
 export PATH := $(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test lint deps demo demo-down bench clean
+.PHONY: all build test lint deps demo demo-down bench clean fuzz
 
 all: build
 
@@ -32,6 +32,12 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "not root: cannot install$$missing (tests that need them will skip)"; fi; \
 	fi
+
+# fuzz runs the config loader's fuzz target for FUZZTIME (its seed corpus
+# in hclspec/testdata/fuzz runs under plain go test as well).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -parallel 1 ./hclspec
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

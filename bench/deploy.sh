@@ -34,7 +34,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-sf() { "$SF" -chdir="$SFDIR" "$@"; }
 
 # capture_configs records, per host, the role configs stickyform deployed:
 # the playbook pushes exactly these files.
@@ -118,17 +117,17 @@ run_ansible() {
 declare -a sf_cold sf_noop sf_noop_apply an_cold an_noop
 
 round_stickyform() {
-	timed sf apply -auto-approve || die "stickyform apply failed; see $BENCH_WORK/cmd.log"
+	timed "$SF" -chdir="$SFDIR" apply -auto-approve || die "stickyform apply failed; see $BENCH_WORK/cmd.log"
 	sf_cold+=("$TIMED_S")
 	tier_serves "stickyform apply"
 	local plan_status=0
-	timed sf plan -detailed-exitcode || plan_status=$?
+	timed "$SF" -chdir="$SFDIR" plan -detailed-exitcode || plan_status=$?
 	((plan_status == 0)) || die "no-op plan exited $plan_status; want 0 (No changes.)"
 	sf_noop+=("$TIMED_S")
-	timed sf apply -auto-approve || die "no-op apply failed"
+	timed "$SF" -chdir="$SFDIR" apply -auto-approve || die "no-op apply failed"
 	sf_noop_apply+=("$TIMED_S")
 	log "  stickyform: cold ${sf_cold[-1]}s, no-op plan ${sf_noop[-1]}s, no-op apply ${sf_noop_apply[-1]}s"
-	sf destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "stickyform destroy failed"
+	"$SF" -chdir="$SFDIR" destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "stickyform destroy failed"
 	lab_hosts_clean "$HOSTS" || die "hosts not clean"
 }
 
@@ -149,10 +148,10 @@ mkdir -p "$SFDIR"
 cp "$bench_root"/examples/classic/*.hcl "$SFDIR/"
 
 log "warm-up: one stickyform apply to record the configs it deploys"
-timed sf apply -auto-approve || die "warm-up apply failed; see $BENCH_WORK/cmd.log"
+timed "$SF" -chdir="$SFDIR" apply -auto-approve || die "warm-up apply failed; see $BENCH_WORK/cmd.log"
 capture_configs
 render_inventory
-sf destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "destroy failed"
+"$SF" -chdir="$SFDIR" destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "destroy failed"
 lab_hosts_clean "$HOSTS" || die "hosts not clean after destroy"
 
 for ((r = 1; r <= ROUNDS; r++)); do

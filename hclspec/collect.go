@@ -147,8 +147,8 @@ func (m *module) addBlock(b *hcl.Block) hcl.Diagnostics {
 	name := b.Labels[0]
 	if !hclsyntax.ValidIdentifier(name) {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid block name",
-			Detail: fmt.Sprintf("The %s name %q is not valid: a name starts with a letter and has only letters, digits, underscores and dashes, so that %s.%s can refer to it.",
-				b.Type, name, b.Type, "NAME"),
+			Detail: fmt.Sprintf("The %s name %q is not valid: a name starts with a letter and has only letters, digits, underscores and dashes, so that references such as %s.NAME work.",
+				b.Type, name, refRoot(b.Type)),
 			Subject: b.LabelRanges[0].Ptr()}}
 	}
 	d := &decl{kind: b.Type, name: name, block: b, nested: map[string]*hcl.BodyContent{}, nestedDef: map[string]hcl.Range{}}
@@ -159,6 +159,9 @@ func (m *module) addBlock(b *hcl.Block) hcl.Diagnostics {
 	}
 	spec := specFor(b.Type)
 	content, diags := b.Body.Content(spec.bodySchema())
+	if content == nil {
+		content = &hcl.BodyContent{Attributes: hcl.Attributes{}}
+	}
 	d.content = content
 	for _, nb := range content.Blocks {
 		if prev, ok := d.nestedDef[nb.Type]; ok {
@@ -184,6 +187,14 @@ func (m *module) addBlock(b *hcl.Block) hcl.Diagnostics {
 	m.decls[d.addr()] = d
 	m.order = append(m.order, d)
 	return diags
+}
+
+// refRoot is how references to a block type start: var for variables.
+func refRoot(typ string) string {
+	if typ == "variable" {
+		return "var"
+	}
+	return typ
 }
 
 // where names a source position for messages, e.g. "main.hcl:12".

@@ -114,6 +114,9 @@ func decodeWeights(d *decoder, p *Proxy) {
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		k, w := it.Element()
+		if w.IsNull() {
+			continue // null means unset: the default weight
+		}
 		bf := w.AsBigFloat()
 		n, _ := bf.Int64()
 		idx := -1

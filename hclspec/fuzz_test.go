@@ -41,3 +41,21 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestNoPanics runs inputs that once panicked or could: each must load
+// without a panic.
+func TestNoPanics(t *testing.T) {
+	for _, src := range []string{
+		tier + "proxy \"p2\" {\n  host = host.a\n  backends = [app.x]\n  weights = { x = null }\n}\n",
+		tier + "output \"o\" { value = file(\"/dev/zero\") }\n",
+		tier + "host \"h\" {\n  for_each = toset([null])\n  address = \"1.1.1.1\"\n}\n",
+		tier + "variable \"s\" {\n  sensitive = true\n  default = [\"k\"]\n}\nhost \"h\" {\n  for_each = toset(var.s)\n  address = \"1.1.1.1\"\n}\n",
+		tier + "host \"h\" {\n  count = var.nope\n  address = \"1.1.1.1\"\n}\n",
+		"host \"h\" {\n  address = \"1.1.1.1\"\n  port = 1e400\n}\n",
+		"cache \"c\" { host = null }\n",
+		"app \"a\" {\n  host = {}\n  session {\n    nodes = [{}, null, [[]], \"x\"]\n  }\n}\n",
+		"locals { a = local.a }\n",
+	} {
+		load(t.TempDir(), []source{{name: "main.hcl", src: []byte(src)}}, VarInputs{})
+	}
+}

@@ -212,3 +212,30 @@ func TestSensitive(t *testing.T) {
 		t.Errorf("got %v; want an error for a sensitive value in a plain output", summaries(diags))
 	}
 }
+
+func TestSlugsAndNodeIDs(t *testing.T) {
+	for _, tc := range []struct{ name, slug, node string }{
+		{"n1", "n1", "n1"},
+		{`web["server7"]`, "web-server7", "web_server7"},
+		{"web[0]", "web-0", "web_0"},
+		{"node-1", "node-1", "node_1"},
+		{`n["a b.c"]`, "n-a-b.c", "n_a_b_c"},
+	} {
+		c := &Cache{Name: tc.name}
+		if got := c.Slug(); got != tc.slug {
+			t.Errorf("%s: got slug %q; want %q", tc.name, got, tc.slug)
+		}
+		if got := c.NodeID(); got != tc.node {
+			t.Errorf("%s: got node id %q; want %q", tc.name, got, tc.node)
+		}
+	}
+}
+
+func TestJSONVarFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "prod.json")
+	os.WriteFile(f, []byte(`{"who": "json"}`), 0o644)
+	out := outputs(t, tier+"variable \"who\" {}\noutput \"who\" { value = var.who }\n", VarInputs{Files: []string{f}})
+	if out["who"] != `cty.StringVal("json")` {
+		t.Errorf("got %s; want the value from the JSON file", out["who"])
+	}
+}

@@ -87,7 +87,7 @@ func (c *Cache) Endpoint() string { return joinHostPort(c.Address, c.Port) }
 type App struct {
 	Name      string
 	Host      *Host
-	Listen    string // address the app binds, default Host.Address
+	Listen    string // address the app binds, default Host.Address (0.0.0.0 if that is a DNS name)
 	Port      int    // default 8080
 	Session   Session
 	Static    string // optional docroot on the host
@@ -115,7 +115,7 @@ type Session struct {
 type Proxy struct {
 	Name        string
 	Host        *Host
-	ListenAddr  string // address the proxy binds, default Host.Address
+	ListenAddr  string // address the proxy binds, default Host.Address (0.0.0.0 if that is a DNS name)
 	Listen      int    // port, default 80
 	Backends    []*App
 	Weights     []int  // parallel to Backends; default 1 each

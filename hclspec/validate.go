@@ -35,6 +35,8 @@ func validate(cfg *Config, rng ranges) hcl.Diagnostics {
 	}
 	v.sameHostAddress(cfg.Hosts)
 	v.listeners(cfg)
+	v.uniqueNames(cfg)
+	v.reachability(cfg)
 	return v.diags
 }
 
@@ -136,5 +138,38 @@ func (v *validation) sameHostAddress(hosts []*Host) {
 			continue
 		}
 		seen[k] = h
+	}
+}
+
+// uniqueNames reports two resources of one kind whose names become the
+// same file or unit name (web["a b"] and web["a-b"]), and two caches with
+// the same session node id (node-1 and node_1).
+func (v *validation) uniqueNames(cfg *Config) {
+	type named struct {
+		space, value, addr string
+		def                hcl.Range
+	}
+	var all []named
+	for _, h := range cfg.Hosts {
+		all = append(all, named{"host", h.Slug(), h.Addr(), h.DeclRange})
+	}
+	for _, c := range cfg.Caches {
+		all = append(all, named{"cache", c.Slug(), c.Addr(), c.DeclRange}, named{"node id", c.NodeID(), c.Addr(), c.DeclRange})
+	}
+	for _, a := range cfg.Apps {
+		all = append(all, named{"app", a.Slug(), a.Addr(), a.DeclRange})
+	}
+	for _, p := range cfg.Proxies {
+		all = append(all, named{"proxy", p.Slug(), p.Addr(), p.DeclRange})
+	}
+	seen := map[[2]string]string{}
+	for _, n := range all {
+		k := [2]string{n.space, n.value}
+		if prev, ok := seen[k]; ok && prev != n.addr {
+			v.add(hcl.DiagError, n.def.Ptr(), "Names too similar",
+				"%s and %s both become %q on the hosts (in file, unit or session node names); rename one of them.", prev, n.addr, n.value)
+			continue
+		}
+		seen[k] = n.addr
 	}
 }

@@ -130,15 +130,15 @@ func (v *validation) listeners(cfg *Config) {
 		add(p.Host, p.ListenAddr, p.Listen, p.Addr(), p.Addr()+".listen", p.DeclRange)
 		if h, port, err := net.SplitHostPort(p.AdminListen); err == nil {
 			n, _ := strconv.Atoi(port)
-			add(p.Host, h, n, p.Addr()+" (admin)", p.Addr()+".admin_listen", p.DeclRange)
+			add(p.Host, h, n, "the admin listener of "+p.Addr(), p.Addr()+".admin_listen", p.DeclRange)
 		}
 	}
 	for i, l := range ls {
 		for _, prev := range ls[:i] {
 			if l.machine == prev.machine && l.port == prev.port && overlaps(l.ip, prev.ip) && !strings.HasPrefix(l.owner, "the SSH server") {
 				v.errorf(l.key, l.def, "Port already in use",
-					"%s would listen on %s port %d, which %s (%s) already uses on the same host; give one of them another port.",
-					strings.TrimSuffix(l.owner, " (admin)"), l.machine, l.port, prev.owner, where(*v.rng.at(prev.key, prev.def)))
+					"Both %s and %s (%s) would listen on port %d of %s; give one of them another port.",
+					l.owner, prev.owner, where(*v.rng.at(prev.key, prev.def)), l.port, l.machine)
 				break
 			}
 		}
@@ -149,4 +149,29 @@ func (v *validation) listeners(cfg *Config) {
 // are equal, or either binds every address.
 func overlaps(a, b net.IP) bool {
 	return a == nil || b == nil || a.IsUnspecified() || b.IsUnspecified() || a.Equal(b)
+}
+
+// reachability reports references across hosts to listeners bound to a
+// loopback address, which the other host can never connect to.
+func (v *validation) reachability(cfg *Config) {
+	loopbackElsewhere := func(bind string, from, to *Host) bool {
+		ip := net.ParseIP(bind)
+		return ip != nil && ip.IsLoopback() && from != nil && to != nil && from.Address != to.Address
+	}
+	for _, a := range cfg.Apps {
+		for i, c := range a.Session.Nodes {
+			if !c.External && loopbackElsewhere(c.Listen, a.Host, c.Host) {
+				v.errorf(a.Addr()+".session.nodes["+strconv.Itoa(i)+"]", a.DeclRange, "Cache unreachable",
+					"%s listens only on %s of %s, so %s on %s cannot reach it; bind an address the app's host can reach.", c.Addr(), c.Listen, c.Host.Addr(), a.Addr(), a.Host.Addr())
+			}
+		}
+	}
+	for _, p := range cfg.Proxies {
+		for i, b := range p.Backends {
+			if loopbackElsewhere(b.Listen, p.Host, b.Host) {
+				v.errorf(p.Addr()+".backends["+strconv.Itoa(i)+"]", p.DeclRange, "Backend unreachable",
+					"%s listens only on %s of %s, so %s on %s cannot reach it; bind an address the proxy's host can reach.", b.Addr(), b.Listen, b.Host.Addr(), p.Addr(), p.Host.Addr())
+			}
+		}
+	}
 }

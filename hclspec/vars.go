@@ -157,7 +157,11 @@ func readVarFile(p *hclparse.Parser, dir, path string, declared map[string]*Vari
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read variables file",
 			Detail: fmt.Sprintf("Reading the -var-file %s failed: %v.", path, err)}}
 	}
-	f, diags := p.ParseHCL(src, displayName(full))
+	parse := p.ParseHCL
+	if strings.HasSuffix(path, ".json") {
+		parse = p.ParseJSON // name.json files hold {"name": value}, as Terraform's *.tfvars.json
+	}
+	f, diags := parse(src, displayName(full))
 	if diags.HasErrors() {
 		return diags
 	}

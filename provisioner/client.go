@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +36,7 @@ type Target struct {
 	User    string // if empty, root
 	// IdentityFile is a private key file; if empty the keys of the
 	// ssh-agent at SSH_AUTH_SOCK are used. The agent is never forwarded.
+	// A leading ~/ means the home directory, here and in KnownHosts.
 	IdentityFile string
 	// KnownHosts is the known_hosts file; if empty ~/.ssh/known_hosts.
 	KnownHosts string
@@ -81,7 +85,23 @@ func (t Target) withDefaults() Target {
 	if t.Name == "" {
 		t.Name = t.Address
 	}
+	t.IdentityFile = expandHome(t.IdentityFile)
+	t.KnownHosts = expandHome(t.KnownHosts)
 	return t
+}
+
+// expandHome turns a leading ~/ into the user's home directory, as ssh
+// does for the same settings.
+func expandHome(path string) string {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return path
+	}
+	return filepath.Join(home, rest)
 }
 
 // addr is host:port for net.Dial.

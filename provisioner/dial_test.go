@@ -220,3 +220,35 @@ func TestDialRefused(t *testing.T) {
 		t.Fatalf("Dial: got %v; want connection refused", err)
 	}
 }
+
+func TestDialRetriesUntilServerListens(t *testing.T) {
+	// The port refuses connections at first (a host still booting); the
+	// server starts during Dial's backoff and the retry connects.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	identity, client := newIdentity(t)
+	hostKey := newKey(t)
+	started := make(chan *testServer, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			started <- nil
+			return
+		}
+		started <- serve(t, ln, "root", client.PublicKey(), hostKey)
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	kh := writeKnownHosts(t, knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey.PublicKey()))
+	_, err = dialT(t, Target{Address: "127.0.0.1", Port: port, IdentityFile: identity, KnownHosts: kh}, Options{})
+	if srv := <-started; srv == nil {
+		t.Skip("port was taken by another process meanwhile")
+	}
+	if err != nil {
+		t.Fatalf("Dial: got %v; want success after a retry", err)
+	}
+}

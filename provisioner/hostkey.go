@@ -54,7 +54,18 @@ func (e *UnknownHostError) Error() string {
 		"Check that fingerprint out of band, then trust the host by adding its key "+
 		"(ssh-keyscan -p %d -t %s %s >> %s) or by rerunning with -trust-new-hosts, which records it.",
 		e.Target, e.KnownHosts, e.Offered.Type(), ssh.FingerprintSHA256(e.Offered),
-		e.Target.Port, strings.TrimPrefix(e.Offered.Type(), "ssh-"), e.Target.Address, e.KnownHosts)
+		e.Target.Port, keyscanType(e.Offered.Type()), e.Target.Address, e.KnownHosts)
+}
+
+// keyscanType is the ssh-keyscan -t name of a key type.
+func keyscanType(keyType string) string {
+	switch {
+	case strings.HasPrefix(keyType, "ecdsa-"):
+		return "ecdsa"
+	case keyType == ssh.KeyAlgoRSA:
+		return "rsa"
+	}
+	return strings.TrimPrefix(keyType, "ssh-")
 }
 
 // hostKeyCheck verifies server keys for one target.

@@ -85,6 +85,9 @@ func (c *Client) runErr(cmd string, err error, stdout, stderr []byte) error {
 		if c.target.User != "root" && ee.ExitStatus() == 1 && bytes.Contains(stderr, []byte("a password is required")) {
 			return fmt.Errorf("run on %s: %w for user %s; allow it without a password (NOPASSWD in sudoers) or connect as root", c.target, ErrSudoPassword, c.target.User)
 		}
+		if c.target.User != "root" && ee.ExitStatus() == 127 && (bytes.Contains(stderr, []byte("sudo: not found")) || bytes.Contains(stderr, []byte("sudo: command not found"))) {
+			return fmt.Errorf("run on %s: sudo is not installed, and user %s is not root; install sudo or connect as root: %s", c.target, c.target.User, bytes.TrimSpace(stderr))
+		}
 		code := ee.ExitStatus()
 		if ee.Signal() != "" {
 			code = -1

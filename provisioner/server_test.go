@@ -86,6 +86,11 @@ func startServer(t testing.TB, user string, authKey ssh.PublicKey, hostKeys ...s
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, ln, user, authKey, hostKeys...)
+}
+
+// serve runs the server on ln.
+func serve(t testing.TB, ln net.Listener, user string, authKey ssh.PublicKey, hostKeys ...ssh.Signer) *testServer {
 	s := &testServer{t: t, ln: ln, hostKeys: hostKeys, user: user, authKey: authKey}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,12 @@ func TestSilentNodeCostsOneTimeout(t *testing.T) {
 	if err := syscall.Kill(n2.pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The signal is delivered asynchronously: wait until it took hold.
+	eventually(t, "memcached stopped", func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n2.pid))
+		_, rest, _ := strings.Cut(string(b), ") ")
+		return err == nil && strings.HasPrefix(rest, "T")
+	})
 	resumed := false
 	resume := func() {
 		if !resumed {

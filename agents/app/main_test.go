@@ -1,10 +1,13 @@
 package app
 
 import (
+	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +104,38 @@ func TestDemoPageAndHealth(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestMainServesAndStops drives the agent as `stickyform agent app` does:
+// flags only, then ctx ends (SIGTERM) and Main returns nil.
+func TestMainServesAndStops(t *testing.T) {
+	n1 := startMemcached(t, "n1")
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(ctx, []string{"-listen", addr, "-name", "m1", "-nodes", nodesFlag(n1), "-mode", "non-sticky"}, io.Discard, io.Discard)
+	}()
+	eventually(t, "agent answering /health", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("Main returned early: %v", err)
+		default:
+		}
+		r, err := http.Get("http://" + addr + "/health")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+	if s := decodeSession(t, call(t, "GET", "http://"+addr+"/api/session", "", "")); s.Server != "m1" {
+		t.Fatalf("got server %q; want m1", s.Server)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Main returned %v after ctx ended; want nil", err)
 	}
 }

@@ -164,7 +164,7 @@ func TestParallelWritesMerge(t *testing.T) {
 				}
 				sid := decodeSession(t, call(t, "GET", apps[0].url+"/api/session", "", "")).ID
 				var wg sync.WaitGroup
-				sem := make(chan struct{}, 16) // bounded load on a shared machine
+				sem := make(chan struct{}, 8) // bounded load on a shared machine
 				errs := make(chan string, 2*tc.perApp)
 				for i, a := range apps {
 					for j := range tc.perApp {

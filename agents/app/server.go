@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +67,10 @@ func (s *server) handler() http.Handler {
 // an upstream app owns "/"), then static files, then the upstream.
 func (s *server) other(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == "/api/session" || strings.HasPrefix(r.URL.Path, "/api/session/attributes/"):
+		// Our own paths with a method they do not take.
+		w.Header().Set("Allow", "GET, PUT, DELETE")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	case r.URL.Path == "/" && s.proxy == nil && r.Method == http.MethodPost:
 		s.demoPost(w, r)
 	case r.URL.Path == "/" && s.proxy == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -123,7 +128,8 @@ func (s *server) cookie(r *http.Request, t *sessions.Txn) *http.Cookie {
 func (s *server) fail(w http.ResponseWriter, err error) {
 	s.log.Warn("session store", "err", err)
 	code := http.StatusInternalServerError
-	if errors.Is(err, sessions.ErrNoNode) {
+	var ne *sessions.NodeError
+	if errors.Is(err, sessions.ErrNoNode) || errors.As(err, &ne) {
 		code = http.StatusServiceUnavailable
 	}
 	http.Error(w, "session store unavailable: "+err.Error(), code)

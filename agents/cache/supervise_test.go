@@ -17,13 +17,15 @@ func TestEngineMemcached(t *testing.T) {
 	memcachedPath(t)
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	stopped := make(chan struct{}) // closed when Main has returned mainErr
+	var mainErr error
 	go func() {
-		done <- Main(ctx, []string{"-listen", addr, "-memory-mb", "16", "-engine", "memcached"}, io.Discard, io.Discard)
+		defer close(stopped)
+		mainErr = Main(ctx, []string{"-listen", addr, "-memory-mb", "16", "-engine", "memcached"}, io.Discard, io.Discard)
 	}()
 	defer func() {
 		cancel()
-		<-done
+		<-stopped
 	}()
 	v := waitVersion(t, addr, 10*time.Second)
 	if strings.Contains(v, "stickyform") || !strings.HasPrefix(v, "VERSION ") {
@@ -61,9 +63,9 @@ func TestEngineMemcached(t *testing.T) {
 
 	cancel()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Main after cancel: got %v; want nil", err)
+	case <-stopped:
+		if mainErr != nil {
+			t.Errorf("Main after cancel: got %v; want nil", mainErr)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Main did not return within 10s of cancel")

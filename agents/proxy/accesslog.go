@@ -102,9 +102,9 @@ func appendAccessLine(dst []byte, ctx *fasthttp.RequestCtx, b *backend, upstream
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, int64(max(ctx.Response.Header.ContentLength(), 0)), 10)
 	dst = append(dst, " \""...)
-	dst = append(dst, h.Referer()...)
+	dst = appendOrDash(dst, h.Referer())
 	dst = append(dst, "\" \""...)
-	dst = append(dst, h.UserAgent()...)
+	dst = appendOrDash(dst, h.UserAgent())
 	dst = append(dst, "\" "...)
 	if b == nil {
 		dst = append(dst, "- -\n"...)
@@ -114,4 +114,12 @@ func appendAccessLine(dst []byte, ctx *fasthttp.RequestCtx, b *backend, upstream
 	dst = append(dst, ' ')
 	dst = strconv.AppendFloat(dst, upstream.Seconds(), 'f', 3, 64)
 	return append(dst, '\n')
+}
+
+// appendOrDash appends v, or "-" when empty, as nginx logs empty variables.
+func appendOrDash(dst, v []byte) []byte {
+	if len(v) == 0 {
+		return append(dst, '-')
+	}
+	return append(dst, v...)
 }

@@ -86,7 +86,6 @@ func (b *backend) dial(timeout time.Duration) (*upConn, error) {
 // put returns a healthy, fully read connection to the pool, closing it when
 // the pool is full.
 func (b *backend) put(c *upConn) {
-	_ = c.Conn.SetDeadline(time.Time{})
 	b.mu.Lock()
 	if len(b.idle) < b.maxIdle {
 		b.idle = append(b.idle, c)

@@ -147,7 +147,7 @@ const (
 	DefaultMaxFails       = 1
 	DefaultFailTimeout    = 10 * time.Second
 	DefaultConnectTimeout = time.Second
-	DefaultReadTimeout    = 10 * time.Second
+	DefaultReadTimeout    = 5 * time.Second
 	DefaultClientTimeout  = 60 * time.Second
 	DefaultIdleTimeout    = 75 * time.Second
 	DefaultKeepAlive      = 128

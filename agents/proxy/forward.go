@@ -68,14 +68,18 @@ func (x *exchange) try(b *backend) (outcome, int) {
 			b.fail(x.now, cfg.MaxFails, time.Duration(cfg.FailTimeout))
 			return nextPeer, fasthttp.StatusBadGateway
 		}
+		// One deadline covers sending and the wait for the response
+		// header: one runtime timer update per request, not three.
+		deadline := t0.Add(time.Duration(cfg.ReadTimeout))
+		_ = c.Conn.SetDeadline(deadline)
 		err = x.send(c)
 		if err == nil {
-			_ = c.Conn.SetReadDeadline(time.Now().Add(time.Duration(cfg.ReadTimeout)))
 			err = readResponseHeader(c, &x.ctx.Response.Header)
 		}
 		if err != nil {
 			c.close()
-			if c.reused && c.nread == 0 && !isTimeout(err) && x.replayable() {
+			timedOut := isTimeout(err) || !time.Now().Before(deadline)
+			if c.reused && c.nread == 0 && !timedOut && x.replayable() {
 				// A keep-alive connection the backend had already closed:
 				// not the request's fault nor the backend's.
 				b.closeIdle()
@@ -83,12 +87,12 @@ func (x *exchange) try(b *backend) (outcome, int) {
 				fresh = true
 				continue
 			}
-			return x.failure(b, err)
+			return x.failure(b, err, timedOut)
 		}
 		x.upstream = time.Since(t0)
 		if err := x.readBody(c); err != nil {
 			x.ctx.Response.Reset()
-			return x.failure(b, err)
+			return x.failure(b, err, isTimeout(err))
 		}
 		b.succeed()
 		return done, 0
@@ -96,10 +100,10 @@ func (x *exchange) try(b *backend) (outcome, int) {
 }
 
 // failure accounts a failed attempt and says whether it may be retried.
-func (x *exchange) failure(b *backend, err error) (outcome, int) {
+func (x *exchange) failure(b *backend, err error, timedOut bool) (outcome, int) {
 	b.fail(x.now, x.st.cfg.MaxFails, time.Duration(x.st.cfg.FailTimeout))
 	status := fasthttp.StatusBadGateway
-	if isTimeout(err) {
+	if timedOut {
 		status = fasthttp.StatusGatewayTimeout
 	}
 	if !x.replayable() || errors.Is(err, errNotRetryable) {
@@ -110,7 +114,6 @@ func (x *exchange) failure(b *backend, err error) (outcome, int) {
 
 // send writes the request head and body to c.
 func (x *exchange) send(c *upConn) error {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(x.st.cfg.ReadTimeout)))
 	if _, err := c.bw.Write(x.head); err != nil {
 		return err
 	}

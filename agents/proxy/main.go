@@ -14,7 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -22,106 +22,111 @@ import (
 // drainTimeout bounds how long SIGTERM waits for requests in flight.
 const drainTimeout = 10 * time.Second
 
-type backendFlags []string
-
-func (b *backendFlags) String() string     { return strings.Join(*b, ",") }
-func (b *backendFlags) Set(v string) error { *b = append(*b, v); return nil }
-
-type durFlag struct{ d *Duration }
-
-func (f durFlag) String() string {
-	if f.d == nil {
-		return ""
-	}
-	return time.Duration(*f.d).String()
+// flagSet declares the agent's flags. Parsing records a setter per flag
+// given, so they can be applied over the -config file afterwards: a flag the
+// user did not give never overrides the file.
+type flagSet struct {
+	fs       *flag.FlagSet
+	path     string
+	sets     []func(*Config)
+	backends []string
 }
 
-func (f durFlag) Set(v string) error {
-	d, err := time.ParseDuration(v)
-	*f.d = Duration(d)
-	return err
+func newFlagSet(stderr io.Writer) *flagSet {
+	f := &flagSet{fs: flag.NewFlagSet("stickyform agent proxy", flag.ContinueOnError)}
+	f.fs.SetOutput(stderr)
+	f.fs.StringVar(&f.path, "config", "", "JSON config `file` (flags given explicitly override it; re-read on SIGHUP)")
+	f.fs.Func("backend", "backend `URL` (repeat for each; the order matters for -sticky-hash index)", func(v string) error {
+		f.backends = append(f.backends, v)
+		return nil
+	})
+	f.str("name", "proxy name for logs", func(c *Config) *string { return &c.Name })
+	f.str("listen", "client listen `address`", func(c *Config) *string { return &c.Listen })
+	f.str("admin-listen", "admin `address` for /health, /status, /metrics (default "+DefaultAdminListen+"; off disables)", func(c *Config) *string { return &c.AdminListen })
+	f.str("balance", "new sessions: round-robin or least-conn", func(c *Config) *string { return &c.Balance })
+	f.str("access-log", "access log `file` (- for stderr)", func(c *Config) *string { return &c.AccessLog })
+	f.str("sticky-name", "sticky cookie name (default route)", func(c *Config) *string { return &c.Sticky.Name })
+	f.str("sticky-hash", "md5, sha1, index or hmac (default md5)", func(c *Config) *string { return &c.Sticky.Hash })
+	f.str("hmac-key", "key for -sticky-hash hmac", func(c *Config) *string { return &c.Sticky.HMACKey })
+	f.str("sticky-domain", "cookie Domain", func(c *Config) *string { return &c.Sticky.Domain })
+	f.str("sticky-path", "cookie Path (default /)", func(c *Config) *string { return &c.Sticky.Path })
+	f.str("sticky-samesite", "cookie SameSite: strict, lax or none", func(c *Config) *string { return &c.Sticky.SameSite })
+	f.str("health-path", "active check path (default /health)", func(c *Config) *string { return &c.HealthCheck.Path })
+	f.str("tls-cert", "certificate `file`: serve HTTPS", func(c *Config) *string { return &c.TLSCert })
+	f.str("tls-key", "key `file` for -tls-cert", func(c *Config) *string { return &c.TLSKey })
+	f.boolean("sticky-secure", "cookie Secure", func(c *Config) *bool { return &c.Sticky.Secure })
+	f.boolean("sticky-httponly", "cookie HttpOnly", func(c *Config) *bool { return &c.Sticky.HTTPOnly })
+	f.boolean("no-fallback", "answer 502 when the cookie's backend is down", func(c *Config) *bool { return &c.Sticky.NoFallback })
+	f.dur("sticky-expires", "cookie lifetime (default: session cookie)", func(c *Config) *Duration { return &c.Sticky.Expires })
+	f.dur("health-interval", "active check interval (default 0: off)", func(c *Config) *Duration { return &c.HealthCheck.Interval })
+	f.dur("health-timeout", "active check timeout (default 1s)", func(c *Config) *Duration { return &c.HealthCheck.Timeout })
+	f.dur("fail-timeout", "passive window and down time (default 10s)", func(c *Config) *Duration { return &c.FailTimeout })
+	f.dur("connect-timeout", "backend connect timeout (default 1s)", func(c *Config) *Duration { return &c.ConnectTimeout })
+	f.dur("read-timeout", "wait for a backend's response and each body read (default 5s)", func(c *Config) *Duration { return &c.ReadTimeout })
+	f.integer("health-fall", "failures before down (default 3)", func(c *Config) *int { return &c.HealthCheck.Fall })
+	f.integer("health-rise", "successes before up (default 2)", func(c *Config) *int { return &c.HealthCheck.Rise })
+	f.integer("max-fails", "passive: failures within -fail-timeout that mark a backend down (default 1)", func(c *Config) *int { return &c.MaxFails })
+	f.integer("keepalive", "idle connections kept per backend (default 128)", func(c *Config) *int { return &c.KeepAlive })
+	return f
 }
 
-// flagSet declares the agent's flags, writing into c.
-func flagSet(c *Config, backends *backendFlags, configPath *string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("stickyform agent proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(configPath, "config", "", "JSON config `file` (flags given explicitly override it; re-read on SIGHUP)")
-	fs.StringVar(&c.Name, "name", "", "proxy name for logs")
-	fs.StringVar(&c.Listen, "listen", "", "client listen `address`")
-	fs.Var(backends, "backend", "backend `URL` (repeat for each, order matters for hash=index)")
-	fs.StringVar(&c.AdminListen, "admin-listen", "", "admin `address` for /health, /status, /metrics (default "+DefaultAdminListen+"; off disables)")
-	fs.StringVar(&c.Balance, "balance", "", "new sessions: round-robin or least-conn")
-	fs.StringVar(&c.AccessLog, "access-log", "", "access log `file` (- for stderr)")
-	fs.StringVar(&c.Sticky.Name, "sticky-name", "", "sticky cookie name (default route)")
-	fs.StringVar(&c.Sticky.Hash, "sticky-hash", "", "md5, sha1, index or hmac (default md5)")
-	fs.StringVar(&c.Sticky.HMACKey, "hmac-key", "", "key for -sticky-hash hmac")
-	fs.Var(durFlag{&c.Sticky.Expires}, "sticky-expires", "cookie lifetime (default: session cookie)")
-	fs.StringVar(&c.Sticky.Domain, "sticky-domain", "", "cookie Domain")
-	fs.StringVar(&c.Sticky.Path, "sticky-path", "", "cookie Path (default /)")
-	fs.BoolVar(&c.Sticky.Secure, "sticky-secure", false, "cookie Secure")
-	fs.BoolVar(&c.Sticky.HTTPOnly, "sticky-httponly", false, "cookie HttpOnly")
-	fs.StringVar(&c.Sticky.SameSite, "sticky-samesite", "", "cookie SameSite: strict, lax or none")
-	fs.BoolVar(&c.Sticky.NoFallback, "no-fallback", false, "answer 502 when the cookie's backend is down")
-	fs.StringVar(&c.HealthCheck.Path, "health-path", "", "active check path (default /health)")
-	fs.Var(durFlag{&c.HealthCheck.Interval}, "health-interval", "active check interval (0: off)")
-	fs.Var(durFlag{&c.HealthCheck.Timeout}, "health-timeout", "active check timeout (default 1s)")
-	fs.IntVar(&c.HealthCheck.Fall, "health-fall", 0, "failures before down (default 3)")
-	fs.IntVar(&c.HealthCheck.Rise, "health-rise", 0, "successes before up (default 2)")
-	fs.IntVar(&c.MaxFails, "max-fails", 0, "passive: failures within -fail-timeout that mark a backend down (default 1)")
-	fs.Var(durFlag{&c.FailTimeout}, "fail-timeout", "passive window and down time (default 10s)")
-	fs.Var(durFlag{&c.ConnectTimeout}, "connect-timeout", "backend connect timeout (default 1s)")
-	fs.Var(durFlag{&c.ReadTimeout}, "read-timeout", "backend response timeout per read (default 10s)")
-	fs.IntVar(&c.KeepAlive, "keepalive", 0, "idle connections kept per backend (default 128)")
-	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file: serve HTTPS")
-	fs.StringVar(&c.TLSKey, "tls-key", "", "key file for -tls-cert")
-	return fs
+func (f *flagSet) str(name, usage string, field func(*Config) *string) {
+	f.fs.Func(name, usage, func(v string) error {
+		f.sets = append(f.sets, func(c *Config) { *field(c) = v })
+		return nil
+	})
 }
 
-// parseConfig parses args and merges them over the -config file: only flags
-// given explicitly override it.
+func (f *flagSet) boolean(name, usage string, field func(*Config) *bool) {
+	f.fs.BoolFunc(name, usage, func(v string) error {
+		b, err := strconv.ParseBool(v)
+		f.sets = append(f.sets, func(c *Config) { *field(c) = b })
+		return err
+	})
+}
+
+func (f *flagSet) dur(name, usage string, field func(*Config) *Duration) {
+	f.fs.Func(name, usage, func(v string) error {
+		d, err := time.ParseDuration(v)
+		f.sets = append(f.sets, func(c *Config) { *field(c) = Duration(d) })
+		return err
+	})
+}
+
+func (f *flagSet) integer(name, usage string, field func(*Config) *int) {
+	f.fs.Func(name, usage, func(v string) error {
+		n, err := strconv.Atoi(v)
+		f.sets = append(f.sets, func(c *Config) { *field(c) = n })
+		return err
+	})
+}
+
+// parseConfig parses args and applies them over the -config file (if any).
 func parseConfig(args []string, stderr io.Writer) (Config, string, error) {
-	var fromFlags Config
-	var backends backendFlags
-	var path string
-	fs := flagSet(&fromFlags, &backends, &path, stderr)
-	if err := fs.Parse(args); err != nil {
+	f := newFlagSet(stderr)
+	if err := f.fs.Parse(args); err != nil {
 		return Config{}, "", err
 	}
-	if fs.NArg() > 0 {
-		return Config{}, "", fmt.Errorf("unexpected arguments: %q", fs.Args())
+	if f.fs.NArg() > 0 {
+		return Config{}, "", fmt.Errorf("unexpected arguments: %q", f.fs.Args())
 	}
-	cfg, err := mergeFlags(fs, fromFlags, backends, path)
-	return cfg, path, err
-}
-
-func mergeFlags(fs *flag.FlagSet, fromFlags Config, backends backendFlags, path string) (Config, error) {
 	var cfg Config
-	if path != "" {
+	if f.path != "" {
 		var err error
-		if cfg, err = LoadConfig(path); err != nil {
-			return Config{}, err
+		if cfg, err = LoadConfig(f.path); err != nil {
+			return Config{}, "", err
 		}
 	}
-	// Re-parsing into cfg applies exactly the flags the user set.
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "backend" {
-			cfg.Backends = nil
-			for _, u := range backends {
-				cfg.Backends = append(cfg.Backends, Backend{URL: u, Weight: 1})
-			}
-			return
+	for _, set := range f.sets {
+		set(&cfg)
+	}
+	if len(f.backends) > 0 {
+		cfg.Backends = nil
+		for _, u := range f.backends {
+			cfg.Backends = append(cfg.Backends, Backend{URL: u, Weight: 1})
 		}
-		if f.Name == "config" {
-			return
-		}
-		var ignored backendFlags
-		var ignoredPath string
-		dst := flagSet(&cfg, &ignored, &ignoredPath, io.Discard)
-		_ = dst.Set(f.Name, f.Value.String())
-	})
-	_ = fromFlags
-	return cfg, nil
+	}
+	return cfg, f.path, nil
 }
 
 // Main runs the proxy agent until ctx ends or SIGTERM, re-reading -config

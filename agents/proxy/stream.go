@@ -39,6 +39,9 @@ func (x *exchange) sendStream(c *upConn) error {
 		n, rerr := x.stream.Read(buf)
 		if n > 0 {
 			x.started = true
+			// A long upload gets ReadTimeout per write (and for the
+			// response after the last one), not in total.
+			_ = c.Conn.SetDeadline(time.Now().Add(time.Duration(x.st.cfg.ReadTimeout)))
 			if err := x.writeChunk(c, buf[:n]); err != nil {
 				return fmt.Errorf("%w: %w", errNotRetryable, err)
 			}

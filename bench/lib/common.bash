@@ -3,7 +3,8 @@
 #
 # Safety: the scripts talk only to loopback and to lab hosts they brought up
 # themselves and checked (bridge and namespaces present). They never reuse a
-# lab someone else brought up, and they take it down again on exit.
+# lab someone else brought up, and they take it down again on exit. Every
+# script sets BENCH_WORK (its temp dir) before calling these.
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SF=$bench_root/bin/stickyform
@@ -11,14 +12,16 @@ LAB_DIR=/var/lib/stickyform-lab
 LAB_KEY=$LAB_DIR/id_ed25519
 LAB_KNOWN_HOSTS=$LAB_DIR/known_hosts
 LAB_BRIDGE=sflab0
-# The lock labtest takes, so a benchmark never clobbers a test's lab (and
-# the other way round).
-LAB_LOCK=${STICKYFORM_LAB_LOCK:-/run/stickyform-lab.lock}
 lab_ours=0
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# die reports the error with the end of the last command's output.
 die() {
 	log "error: $*"
+	if [[ -s ${BENCH_WORK:-}/cmd.log ]]; then
+		log "last output:"
+		tail -n 15 "$BENCH_WORK/cmd.log" | sed 's/^/    /' >&2
+	fi
 	exit 1
 }
 
@@ -33,11 +36,6 @@ lab_host_addr() { echo "172.25.1.$(($1 + 1))"; }
 # lab_host_name N prints its name.
 lab_host_name() { echo "server$(($1 + 1))"; }
 
-# lab_present reports whether any lab (ours or not) is up on this machine.
-lab_present() {
-	ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || ip netns list 2>/dev/null | grep -q '^sflab-'
-}
-
 # lab_check N verifies that the lab we brought up has its bridge and the
 # namespaces of hosts 1..N; nothing is sent to a host that fails this.
 lab_check() {
@@ -46,37 +44,50 @@ lab_check() {
 	ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || die "lab bridge $LAB_BRIDGE is missing"
 	for ((i = 1; i <= n; i++)); do
 		name=$(lab_host_name "$i")
-		ip netns list | grep -q "^sflab-$name\b" || die "lab namespace sflab-$name is missing"
+		[[ -e /run/netns/sflab-$name ]] || die "lab namespace sflab-$name is missing"
 	done
 	"$SF" lab status >/dev/null || die "stickyform lab status failed"
 }
 
-# lab_up N takes the lab lock, brings up a fresh N-host lab and checks it.
-# It refuses when a lab is already up: that lab belongs to someone else.
+# lab_up N brings up a fresh N-host lab through bench/labhold, which holds
+# the machine-wide lab lock (the one labtest takes) until lab_down, so a
+# test run cannot replace the lab under the benchmark or the other way
+# round. It refuses when a lab is already up: that lab is someone else's.
 lab_up() {
-	local n=$1 t0
-	exec {lab_lock_fd}>>"$LAB_LOCK"
-	if ! flock -w 600 "$lab_lock_fd"; then
-		die "lab lock $LAB_LOCK still held after 600s (a test run owns the lab)"
-	fi
-	lab_present && die "a lab is already up (not ours); take it down with 'stickyform lab down' first"
+	local n=$1 t0 i
 	t0=$(now)
+	(cd "$bench_root" && go build -o "$BENCH_WORK/labhold" ./bench/labhold) || die "build bench/labhold"
+	mkfifo "$BENCH_WORK/labhold.in"
+	"$BENCH_WORK/labhold" -hosts "$n" <"$BENCH_WORK/labhold.in" >"$BENCH_WORK/labhold.out" 2>&1 &
+	lab_pid=$!
+	exec {lab_fd}>"$BENCH_WORK/labhold.in"
 	lab_ours=1
-	"$SF" lab up -hosts "$n" >&2 || die "stickyform lab up -hosts $n failed"
+	for ((i = 0; ; i++)); do
+		grep -q '^READY' "$BENCH_WORK/labhold.out" && break
+		if ! kill -0 "$lab_pid" 2>/dev/null; then
+			lab_ours=0
+			die "lab up -hosts $n failed: $(cat "$BENCH_WORK/labhold.out")"
+		fi
+		((i < 12000)) || die "lab up -hosts $n: no READY after 20 minutes"
+		sleep 0.1
+	done
 	lab_check "$n"
 	log "lab of $n hosts up in $(elapsed "$t0")s"
 }
 
-# lab_down takes our lab down and releases the lock; a no-op otherwise.
+# lab_down ends labhold (SIGTERM, by its PID), which takes the lab down
+# and releases the lock; a no-op when we hold no lab. (Its stdin is a
+# FIFO we hold open, so it also ends if this script is killed outright.)
 lab_down() {
-	if ((lab_ours)); then
-		"$SF" lab down >&2 || log "warning: stickyform lab down failed"
-		lab_ours=0
-	fi
-	if [[ -n ${lab_lock_fd:-} ]]; then
-		exec {lab_lock_fd}>&-
-		unset lab_lock_fd
-	fi
+	[[ -n ${lab_pid:-} ]] || return 0
+	local t0
+	t0=$(now)
+	exec {lab_fd}>&-
+	kill -TERM "$lab_pid" 2>/dev/null || true
+	wait "$lab_pid" || log "warning: labhold: $(tail -n 3 "$BENCH_WORK/labhold.out")"
+	unset lab_pid
+	lab_ours=0
+	log "lab down in $(elapsed "$t0")s"
 }
 
 # lab_ssh N CMD runs CMD as root on lab host N with the lab's key and

@@ -64,6 +64,7 @@ func commands() []command {
 		{"plan", "Show what apply would change on the hosts", runPlan},
 		{"apply", "Create or update the agents on the hosts", runApply},
 		{"destroy", "Stop and remove everything stickyform deployed", runDestroy},
+		{"verify", "Prove stickiness and failover on the live deployment", runVerify},
 		{"show", "Show the state: what is deployed where", runShow},
 		{"output", "Show the outputs of the last apply", runOutput},
 		{"state", "Inspect the state (list) or break its lock (force-unlock)", runState},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/stickyform/stickyform/internal/lab"
@@ -36,6 +37,9 @@ func labMain(e *env, args []string, lock func(*env) (func(), error)) error {
 
 // lockLab takes the machine-wide lab lock, saying so when it has to wait.
 func lockLab(e *env) (func(), error) {
+	if os.Geteuid() != 0 {
+		return nil, lab.ErrNotRoot // before the lock file in /run says "permission denied"
+	}
 	return lab.Lock(e.ctx, func() {
 		fmt.Fprintf(e.stderr, "Waiting for another user of the lab (a test run?) to finish (lock %s)...\n", lab.LockFile)
 	})
@@ -49,6 +53,9 @@ func runLabUp(e *env, args []string, lock func(*env) (func(), error)) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("lab up: unexpected argument %q", fs.Arg(0))
+	}
+	if *hosts < 1 || *hosts > lab.MaxHosts {
+		return fmt.Errorf("lab up: -hosts %d: want 1 to %d", *hosts, lab.MaxHosts)
 	}
 	unlock, err := lock(e)
 	if err != nil {

@@ -29,6 +29,7 @@ type fakeHosts struct {
 	running  map[string]map[string]bool
 	inflight atomic.Int32
 	maxRest  atomic.Int32 // most restarts seen at once
+	hook     func(event string)
 }
 
 func newFakeHosts() *fakeHosts {
@@ -48,7 +49,11 @@ func (f *fakeHosts) dial(_ context.Context, h *HostState, _ bool) (conn, error) 
 func (f *fakeHosts) record(s string) {
 	f.mu.Lock()
 	f.log = append(f.log, s)
+	hook := f.hook
 	f.mu.Unlock()
+	if hook != nil {
+		hook(s)
+	}
 }
 
 func (f *fakeHosts) events() []string {
@@ -330,5 +335,75 @@ func TestSavedPlanRefusesMovedState(t *testing.T) {
 	RenderPlan(&buf, saved)
 	if !strings.Contains(buf.String(), "Plan: 5 to add") {
 		t.Errorf("saved plan renders:\n%s\nwant the 5 creations", buf.String())
+	}
+}
+
+func TestApplyInterruptedSavesState(t *testing.T) {
+	dir := t.TempDir()
+	f := newFakeHosts()
+	cfg := loadClassic(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.hook = func(ev string) {
+		if ev == "server3: start cache-n1" {
+			cancel() // Ctrl-C while the caches start
+		}
+	}
+	e := fakeEngine(t, f, dir)
+	p, err := e.Plan(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Apply(ctx, p)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("interrupted apply: got %v; want an interrupted error", err)
+	}
+	e.Close()
+	st, _ := LoadState(dir)
+	if st.Resource("cache.n1") == nil || st.Resource("proxy.lb") != nil {
+		t.Fatalf("state after interrupt: got %v; want cache.n1 (in flight, finished) and no proxy.lb", addrs(st))
+	}
+	if st.Outputs != nil {
+		t.Errorf("outputs after an interrupted apply: got %v; want none yet", st.Outputs)
+	}
+
+	f.hook = nil
+	p, res := applyConfig(t, f, dir, cfg)
+	if res.Added != 5-len(st.Resources) || res.Changed != 0 {
+		t.Errorf("next apply: got %+v; want the %d remaining resources added", res, 5-len(st.Resources))
+	}
+	if st, _ := LoadState(dir); len(st.Resources) != 5 || st.Outputs == nil {
+		t.Errorf("state after the next apply: got %v; want all 5 and the outputs", addrs(st))
+	}
+}
+
+func addrs(st *State) []string {
+	var out []string
+	for _, r := range st.Resources {
+		out = append(out, r.Addr)
+	}
+	return out
+}
+
+func TestProgressStillLines(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, still: time.Millisecond}
+	err := p.track("proxy.lb", "", verbsFor(Create), func() error {
+		time.Sleep(30 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"proxy.lb: Creating...\n", "proxy.lb: Still creating... [", "elapsed]\n", "proxy.lb: Creation complete after 0s\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("progress:\n%s\nwant %q", out, want)
+		}
+	}
+	buf.Reset()
+	p.track("app.a", "", verbsFor(Update), func() error { return io.ErrUnexpectedEOF })
+	if !strings.Contains(buf.String(), "app.a: failed after") {
+		t.Errorf("failed step: got %q; want a failure line", buf.String())
 	}
 }

@@ -40,6 +40,9 @@ type Plan struct {
 	// Partial is set when Targets left changes out: outputs are not
 	// updated by such an apply.
 	Partial bool `json:"partial,omitempty"`
+	// Warnings are things the operator should know that the plan does
+	// not act on.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // HostPlan is what apply does to a host as a whole.
@@ -144,7 +147,7 @@ func makePlan(in planInput) *Plan {
 			p.Changes = append(p.Changes, planResource(in, r, nil))
 		}
 	}
-	p.Changes = append(p.Changes, orphans(in, seen)...)
+	p.Warnings = unmanaged(in, seen)
 	for name, hp := range p.Hosts {
 		hp.Purge = hasDeletes(p, name) && !hostWanted(in.desired, name)
 	}
@@ -260,25 +263,27 @@ func createLifecycle(in planInput, d *Resource) string {
 	return "start"
 }
 
-// orphans are roles found on refreshed hosts that neither the state nor
-// the configuration knows: left by an apply killed before it saved
-// state. They are planned for deletion.
-func orphans(in planInput, known map[string]bool) []*Change {
-	var out []*Change
+// unmanaged lists roles found on refreshed hosts that neither the state
+// nor the configuration knows: another deployment's, or left by an apply
+// killed before it saved state. stickyform never removes what it does not
+// know it made; the plan warns about them instead.
+func unmanaged(in planInput, known map[string]bool) []string {
+	var out []string
 	for hostName, hs := range in.status {
-		hp := in.hosts[hostName]
 		for name, role := range hs.Roles {
 			kind, _ := supervise.Kind(name)
-			addr := kind + "." + name[len(kind)+1:]
-			if known[addr] {
+			if known[kind+"."+name[len(kind)+1:]] {
 				continue
 			}
-			prior := &ResourceState{Addr: addr, Kind: kind, Name: name[len(kind)+1:], HostName: hostName,
-				HostAddress: hp.Host.Address, ConfigSHA256: role.ConfigSHA256}
-			out = append(out, &Change{Addr: addr, Kind: kind, Name: prior.Name, Action: Delete, Before: prior,
-				Reasons: []string{fmt.Sprintf("it runs on %s but is in neither the state nor the configuration", hostName)}})
+			state := "stopped"
+			if role.Running {
+				state = "running"
+			}
+			out = append(out, fmt.Sprintf("%s on %s (%s) is not managed by this configuration or its state; it is left alone. "+
+				"Remove it with: stickyform agent ctl remove %s (on that host)", name, hostName, state, name))
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

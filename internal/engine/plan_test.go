@@ -78,7 +78,9 @@ func TestPlanRendering(t *testing.T) {
 		{name: "one-attribute", counts: [3]int{0, 1, 0},
 			edit: func(cfg *hclspec.Config) { cfg.Apps[0].Session.Timeout = 10 * time.Minute }},
 		{name: "proxy-sticky", counts: [3]int{0, 1, 0},
-			edit: func(cfg *hclspec.Config) { cfg.Proxies[0].Sticky.Hash, cfg.Proxies[0].Sticky.HMACKey = "hmac", "s3cret" }},
+			edit: func(cfg *hclspec.Config) {
+				cfg.Proxies[0].Sticky.Hash, cfg.Proxies[0].Sticky.HMACKey = "hmac", "s3cret"
+			}},
 		{name: "drift", counts: [3]int{0, 2, 0},
 			drift: func(status map[string]*hostStatus) {
 				r := status["server3"].Roles["app-tomcat1"]
@@ -89,7 +91,11 @@ func TestPlanRendering(t *testing.T) {
 				status["server4"].Roles["cache-n2"] = c
 			}},
 		{name: "replace-host", counts: [3]int{1, 2, 1},
-			edit: func(cfg *hclspec.Config) { cfg.Caches[1].Host = cfg.Hosts[0]; cfg.Caches[1].Address = cfg.Hosts[0].Address; cfg.Caches[1].Listen = cfg.Hosts[0].Address }},
+			edit: func(cfg *hclspec.Config) {
+				cfg.Caches[1].Host = cfg.Hosts[0]
+				cfg.Caches[1].Address = cfg.Hosts[0].Address
+				cfg.Caches[1].Listen = cfg.Hosts[0].Address
+			}},
 		{name: "remove-app", counts: [3]int{0, 1, 1},
 			edit: func(cfg *hclspec.Config) {
 				cfg.Apps = cfg.Apps[:1]

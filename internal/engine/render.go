@@ -10,6 +10,7 @@ import (
 // changed resource with its attribute diffs, and the summary line; "No
 // changes." when there is nothing to do.
 func RenderPlan(w io.Writer, p *Plan) {
+	defer renderWarnings(w, p.Warnings)
 	if !p.HasChanges() {
 		fmt.Fprint(w, "No changes. Your infrastructure matches the configuration.\n\n"+
 			"stickyform compared the configuration with what runs on the hosts and found no differences.\n")
@@ -85,4 +86,10 @@ func renderAttr(action Action, a AttrChange, width int) string {
 		s += " # forces replacement"
 	}
 	return s
+}
+
+func renderWarnings(w io.Writer, warnings []string) {
+	for _, msg := range warnings {
+		fmt.Fprintf(w, "\nWarning: %s\n", msg)
+	}
 }

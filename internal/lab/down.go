@@ -21,7 +21,7 @@ import (
 // removed (empty when there was no lab).
 func Down(ctx context.Context, dir string) ([]string, error) {
 	if os.Geteuid() != 0 {
-		return nil, errNotRoot
+		return nil, ErrNotRoot
 	}
 	if dir == "" {
 		dir = DefaultDir
@@ -155,8 +155,12 @@ func removeLinks(ctx context.Context, note func(string, ...any)) error {
 }
 
 // Leftovers lists what exists of the lab on this machine (for tests and
-// messages): namespaces, links named sflab* and the lab directory.
+// messages): namespaces, links named sflab* and the lab directory in dir
+// ("" for DefaultDir).
 func Leftovers(dir string) []string {
+	if dir == "" {
+		dir = DefaultDir
+	}
 	var found []string
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {

@@ -39,6 +39,12 @@ func (u *upper) ensureHost(hs *hostState, clientPub ssh.PublicKey) (ssh.PublicKe
 			return nil, err
 		}
 		u.note("linked %s to %s", hs.Name, Bridge)
+	} else if master, _ := os.Readlink("/sys/class/net/" + hs.Veth + "/master"); filepath.Base(master) != Bridge {
+		// The bridge was remade: its ports were detached with it.
+		if err := ipCmd(u.ctx, "link", "set", hs.Veth, "master", Bridge, "up"); err != nil {
+			return nil, err
+		}
+		u.note("relinked %s to %s", hs.Name, Bridge)
 	}
 	// Idempotent, so always applied: lo up, the address, eth0 up. No
 	// route besides the bridge's subnet: nothing leaves the lab.
@@ -118,17 +124,25 @@ Subsystem sftp internal-sftp
 }
 
 // holderScript sets up the host's UTS and mount namespaces and then waits
-// forever, keeping them alive.
+// forever, keeping them alive. /etc becomes an overlay whose changes live
+// in the host's /run, so mount points missing on the machine (such as
+// /etc/stickyform) are made inside the host only.
 func holderScript(hs *hostState, sshDir string, clientPub ssh.PublicKey) string {
 	var b strings.Builder
 	b.WriteString("exec 2>&1\nset -e\n")
-	fmt.Fprintf(&b, "hostname %s\n", hs.Name)
 	// The copies of other hosts' /run/netns bindings would keep their
 	// network namespaces alive after ip netns del; drop them.
 	b.WriteString("for f in /run/netns/*; do umount -l \"$f\" 2>/dev/null || true; done\numount -l /run/netns 2>/dev/null || true\n")
+	fmt.Fprintf(&b, "hostname %s\n", hs.Name)
+	fmt.Fprintf(&b, "mount -t tmpfs -o mode=0755 sflab-%s /run\n", hs.Name)
+	b.WriteString("mkdir -p /run/sflab-etc/upper /run/sflab-etc/work\n")
+	b.WriteString("mount -t overlay -o lowerdir=/etc,upperdir=/run/sflab-etc/upper,workdir=/run/sflab-etc/work sflab-etc /etc\n")
 	fmt.Fprintf(&b, "mount --bind %s /etc/ssh\n", shQuote(sshDir))
 	for _, d := range privateDirs() {
-		fmt.Fprintf(&b, "mount -t tmpfs -o mode=0755 sflab-%s %s\n", hs.Name, d)
+		if d == "/run" {
+			continue
+		}
+		fmt.Fprintf(&b, "mkdir -p %s\nmount -t tmpfs -o mode=0755 sflab-%s %s\n", d, hs.Name, d)
 	}
 	key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(clientPub))) + " stickyform-lab"
 	fmt.Fprintf(&b, "chmod 700 /root\nmkdir -m 700 /root/.ssh\nprintf '%%s\\n' %s > /root/.ssh/authorized_keys\n", shQuote(key))
@@ -215,7 +229,7 @@ func waitListening(ctx context.Context, hs *hostState, sshd proc) error {
 			return nil
 		}
 		if !sshd.alive() {
-			reap(sshd.PID)
+			reap(sshd)
 			return fmt.Errorf("sshd exited")
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

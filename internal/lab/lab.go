@@ -9,8 +9,9 @@
 // host's UTS namespace (hostname serverK) and mount namespace, in which
 // /root, /home, /opt, /etc/stickyform, /etc/systemd/system, /var/lib,
 // /var/log and /run (so /run/systemd, /run/stickyform and /run/sshd too)
-// are private tmpfs, and the lab's per-host directory is bound over
-// /etc/ssh. The host's real OpenSSH sshd is started with nsenter in the
+// are private tmpfs, the rest of /etc is a copy-on-write overlay (so
+// nothing a host writes to /etc reaches the machine), and the lab's
+// per-host directory is bound over /etc/ssh. The host's real OpenSSH sshd is started with nsenter in the
 // holder's namespaces, reads its config and key from that /etc/ssh (also
 // in every re-exec'd child) and listens on port 22 of the host's address.
 //
@@ -151,7 +152,7 @@ func checkBridge() error {
 	return fmt.Errorf("check lab: bridge %s lacks %s/24", Bridge, BridgeIP)
 }
 
-// errNotRoot is returned by commands that change the machine.
-var errNotRoot = errors.New("lab: needs root (it makes network namespaces, a bridge and mounts); run it as root, e.g. with sudo")
+// ErrNotRoot is returned by Up and Down, which change the machine.
+var ErrNotRoot = errors.New("lab: needs root (it makes network namespaces, a bridge and mounts); run it as root, e.g. with sudo")
 
 func netnsPath(name string) string { return "/run/netns/" + name }

@@ -129,6 +129,8 @@ func assertStatus(t *testing.T, l *lab.Lab, want string) {
 		state := "down"
 		if r.Up {
 			state = "up"
+		} else {
+			t.Logf("%s down: %v", r.Host.Name, r.Err)
 		}
 		got = append(got, r.Host.Name+" "+state)
 	}

@@ -77,16 +77,16 @@ func (l *Lab) AddUser(ctx context.Context, host, name string, nopasswd bool) err
 	}
 	script := `set -e
 u=` + shQuote(name) + `
-mkdir -p /run/sflab-etc
+mkdir -p /run/sflab-users
 for f in passwd group shadow; do
-  if [ ! -e /run/sflab-etc/$f ]; then
-    cp -p /etc/$f /run/sflab-etc/$f
-    mount --bind /run/sflab-etc/$f /etc/$f
+  if [ ! -e /run/sflab-users/$f ]; then
+    cp -p /etc/$f /run/sflab-users/$f
+    mount --bind /run/sflab-users/$f /etc/$f
   fi
 done
-if [ ! -e /run/sflab-etc/sudoers.d ]; then
-  cp -a /etc/sudoers.d /run/sflab-etc/sudoers.d
-  mount --bind /run/sflab-etc/sudoers.d /etc/sudoers.d
+if [ ! -e /run/sflab-users/sudoers.d ]; then
+  cp -a /etc/sudoers.d /run/sflab-users/sudoers.d
+  mount --bind /run/sflab-users/sudoers.d /etc/sudoers.d
 fi
 if ! grep -q "^$u:" /etc/passwd; then
   id=$(awk -F: 'BEGIN{m=1999} $3>m && $3<60000 {m=$3} END{print m+1}' /etc/passwd)
@@ -136,9 +136,9 @@ func (l *Lab) Status(ctx context.Context) ([]HostStatus, error) {
 
 // probe logs in to h and checks that it answers with its own hostname.
 func (l *Lab) probe(ctx context.Context, h Host) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Second)
 	defer cancel()
-	c, err := provisioner.Dial(ctx, l.Target(h), provisioner.Options{ConnectTimeout: 5 * time.Second})
+	c, err := provisioner.Dial(ctx, l.Target(h), provisioner.Options{ConnectTimeout: 3 * time.Second})
 	if err != nil {
 		return err
 	}

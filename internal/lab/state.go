@@ -132,7 +132,7 @@ func stop(procs []proc, grace time.Duration) error {
 		for {
 			left := 0
 			for _, p := range procs {
-				reap(p.PID)
+				reap(p)
 				if p.alive() {
 					left++
 				}
@@ -149,11 +149,16 @@ func stop(procs []proc, grace time.Duration) error {
 	return fmt.Errorf("stop processes: some of %v survived SIGKILL", procs)
 }
 
-// reap collects pid if it is a child of this process that has exited (lab
-// up run in-process, as by labtest, makes the holders its children).
-func reap(pid int) {
+// reap collects p if it is an exited child of this process (lab up run
+// in-process, as by labtest, makes holders and sshd its children). Only
+// that exact zombie is waited for, never "any child": other code of this
+// process waits for its own children.
+func reap(p proc) {
+	if start, st, err := procStat(p.PID); p.PID <= 0 || err != nil || start != p.Start || st != 'Z' {
+		return
+	}
 	var ws syscall.WaitStatus
-	syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	syscall.Wait4(p.PID, &ws, syscall.WNOHANG, nil)
 }
 
 // procsInNetns lists the processes whose network namespace is the one

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -21,6 +22,7 @@ type Options struct {
 
 // privateDirs are covered with a fresh tmpfs in every host, as on a fresh
 // VM: nothing the host writes there reaches the machine or another host.
+// The rest of /etc is a copy-on-write overlay.
 // /run covers /run/systemd (hosts look systemd-less, so systemctl inside
 // them can never drive the machine's systemd), /run/stickyform and sshd's
 // privilege separation directory.
@@ -32,7 +34,7 @@ func privateDirs() []string {
 // changes nothing. It returns the lab and what it did (empty when nothing).
 func Up(ctx context.Context, o Options) (*Lab, []string, error) {
 	if os.Geteuid() != 0 {
-		return nil, nil, errNotRoot
+		return nil, nil, ErrNotRoot
 	}
 	if o.Hosts == 0 {
 		o.Hosts = 3
@@ -72,10 +74,8 @@ func Up(ctx context.Context, o Options) (*Lab, []string, error) {
 // other commands the lab runs.
 func ensureTools(ctx context.Context, did *[]string) error {
 	if _, err := os.Stat(sshdPath); err != nil {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "openssh-server")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("lab up: install openssh-server (sshd is missing): %w; output:\n%s", err, out)
+		if err := installSSHD(ctx); err != nil {
+			return err
 		}
 		*did = append(*did, "installed openssh-server")
 	}
@@ -83,6 +83,27 @@ func ensureTools(ctx context.Context, did *[]string) error {
 		if _, err := exec.LookPath(c); err != nil {
 			return fmt.Errorf("lab up: %s not found (install iproute2 and util-linux): %w", c, err)
 		}
+	}
+	return nil
+}
+
+// installSSHD installs openssh-server with apt-get, refreshing the package
+// lists first if the install fails (a fresh machine may have none).
+func installSSHD(ctx context.Context) error {
+	apt := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	install := []string{"install", "-y", "-qq", "--no-install-recommends", "openssh-server"}
+	if _, err := apt(install...); err == nil {
+		return nil
+	}
+	if out, err := apt("update", "-qq"); err != nil {
+		return fmt.Errorf("lab up: apt-get update (sshd is missing): %w; output:\n%s", err, out)
+	}
+	if out, err := apt(install...); err != nil {
+		return fmt.Errorf("lab up: install openssh-server (sshd is missing): %w; output:\n%s", err, out)
 	}
 	return nil
 }
@@ -145,12 +166,12 @@ func (u *upper) removeExtraHosts(n int) error {
 	return nil
 }
 
-// ensureMountPoints creates the private dirs missing on the machine and
-// records them so down removes them.
+// ensureMountPoints creates the private dirs missing on the machine (none
+// on a usual Debian) and records them so down removes them.
 func (u *upper) ensureMountPoints() error {
 	for _, d := range privateDirs() {
-		if _, err := os.Stat(d); err == nil {
-			continue
+		if _, err := os.Stat(d); err == nil || strings.HasPrefix(d, "/etc/") || d == "/run" {
+			continue // /etc's are made in the host's /etc overlay
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create mount point %s: %w", d, err)

@@ -69,7 +69,13 @@ func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if action == "purge" {
-		return h.Purge()
+		err := h.Purge()
+		if errors.Is(err, ErrRolesLeft) {
+			// Another deployment still uses the binary: keep the layout.
+			fmt.Fprintln(stdout, err)
+			return nil
+		}
+		return err
 	}
 	for _, name := range fs.Args() {
 		if err := h.ctl(ctx, action, name, *wait); err != nil {
@@ -103,13 +109,16 @@ func (h Host) ctl(ctx context.Context, action, name string, wait time.Duration) 
 	return h.WaitHealthy(ctx, name, wait)
 }
 
+// ErrRolesLeft means Purge found roles still deployed and removed nothing.
+var ErrRolesLeft = errors.New("supervise: roles still deployed")
+
 // Purge removes stickyform's remote layout once no role is configured:
 // the binary, configs, state, logs and pid files. Directories that are
 // mount points (as in the lab) are emptied instead of removed.
 func (h Host) Purge() error {
 	h = h.withDefaults()
 	if names := h.roleNames(); len(names) > 0 {
-		return fmt.Errorf("purge: roles still deployed: %v", names)
+		return fmt.Errorf("purge: %w: %v", ErrRolesLeft, names)
 	}
 	dirs := []string{h.ConfigDir, DefaultStateDir, h.LogDir, h.RunDir, filepath.Dir(filepath.Dir(h.Binary))}
 	for _, d := range dirs {

@@ -60,6 +60,13 @@ func helperApp(ctx context.Context, args []string) int {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
 	go func() { <-ctx.Done(); srv.Close() }()
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	go func() {
+		for range hups {
+			os.WriteFile(args[1]+".hup", nil, 0o600)
+		}
+	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return 5
 	}

@@ -180,3 +180,72 @@ func roleOf(t *testing.T, st Status, name string) RoleStatus {
 	}
 	return RoleStatus{Name: name}
 }
+
+func TestPurge(t *testing.T) {
+	h, name, _ := testHost(t)
+	h.Binary = filepath.Join(filepath.Dir(h.ConfigDir), "opt", "bin", "stickyform")
+	os.MkdirAll(filepath.Dir(h.Binary), 0o755)
+	os.WriteFile(h.Binary, []byte("bin"), 0o755)
+	if err := h.Purge(); !errors.Is(err, ErrRolesLeft) {
+		t.Fatalf("purge with a role configured: got %v; want ErrRolesLeft", err)
+	}
+	if _, err := os.Stat(h.Binary); err != nil {
+		t.Fatalf("purge with a role configured removed the binary: %v", err)
+	}
+	if err := h.Remove(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Purge(); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for _, p := range []string{h.ConfigDir, h.RunDir, h.LogDir, filepath.Dir(filepath.Dir(h.Binary))} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after purge: got %v; want it gone", p, err)
+		}
+	}
+}
+
+func TestReloadForwardsSIGHUP(t *testing.T) {
+	h, name, _ := testHost(t)
+	ctx := context.Background()
+	if err := h.Start(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WaitHealthy(ctx, name, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pid := roleOf(t, h.Status(ctx), name).PID
+	if err := h.Reload(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	marker := h.ConfigFile(name) + ".hup"
+	if !waitFor(ctx, 20*time.Second, func() bool { _, err := os.Stat(marker); return err == nil }) {
+		t.Fatalf("agent did not see SIGHUP (no %s)", marker)
+	}
+	if got := roleOf(t, h.Status(ctx), name).PID; got != pid {
+		t.Errorf("pid after reload: got %d; want %d (no restart)", got, pid)
+	}
+}
+
+func TestUnitFile(t *testing.T) {
+	h := Host{}.withDefaults()
+	b, err := h.unitFile("proxy-lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ExecStart=/opt/stickyform/bin/stickyform agent proxy -config /etc/stickyform/proxy-lb.json\n",
+		"ExecReload=/bin/kill -HUP $MAINPID\n", "Restart=always\n", "WantedBy=multi-user.target\n",
+		"StandardOutput=append:/var/log/stickyform/proxy-lb.log\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("unit file:\n%s\nwant line %q", b, want)
+		}
+	}
+	if UnitName("proxy-lb") != "stickyform-proxy-lb.service" {
+		t.Errorf("UnitName: got %q", UnitName("proxy-lb"))
+	}
+	if _, err := h.unitFile("bogus"); err == nil {
+		t.Error("unit file for a bad role name: got no error")
+	}
+}

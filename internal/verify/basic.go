@@ -14,13 +14,15 @@ const stickyRequests = 20
 // same app, with the same session and route cookie, request after request.
 func (r *runner) sticky(ctx context.Context) Result {
 	return r.underLoad(ctx, func(ctx context.Context, out *outcome) {
-		routes, st, err := r.discover(ctx)
+		// Start from a whole tier: a repair made just before verify may
+		// still be passing the proxy's health checks.
+		_, st, err := r.waitInRotation(ctx)
 		out.stats.add(st)
 		if err != nil {
 			out.fail("%v", err)
 			return
 		}
-		r.routes = routes
+		routes := r.routes
 		u, err := r.newUser()
 		if err != nil {
 			out.fail("%v", err)

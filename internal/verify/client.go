@@ -22,9 +22,11 @@ type Session struct {
 	Attributes map[string]string `json:"attributes"`
 }
 
-// DefaultRequestTimeout bounds one request of a verify client. A user's
-// browser waits longer, but a request this slow is a failure to report.
-const DefaultRequestTimeout = 10 * time.Second
+// DefaultRequestTimeout bounds one request of a verify client: about as
+// long as users and load balancers wait before giving up. A request that
+// succeeds more slowly than a user would like is not a failure, but it
+// shows in the worst latency.
+const DefaultRequestTimeout = 30 * time.Second
 
 // Client is one simulated browser: its own cookie jar (session and route
 // cookies), talking to the proxy through the demo API.

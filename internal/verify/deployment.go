@@ -31,6 +31,10 @@ type Component struct {
 	Addr string // "app.tomcat1"
 	Name string // "tomcat1", the server name apps report
 	Host string // host name, "server3"
+	// Primary, for an app, names the cache nodes it stores new sessions
+	// on while they are up (its nodes minus its failover nodes). When set,
+	// verify waits after a repair until new sessions land there again.
+	Primary []string
 }
 
 // Deployment is what verify works against: where users reach the tier,

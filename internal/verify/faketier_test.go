@@ -68,8 +68,8 @@ func newFakeTier(t *testing.T, o tierOptions) (*fakeTier, *Deployment) {
 		URL: srv.URL + "/", Route: "route", Control: ft, Net: ft,
 		Proxy: Component{Addr: "proxy.lb", Name: "lb", Host: "server2"},
 		Apps: []Component{
-			{Addr: "app.tomcat1", Name: "tomcat1", Host: "server3"},
-			{Addr: "app.tomcat2", Name: "tomcat2", Host: "server4"},
+			{Addr: "app.tomcat1", Name: "tomcat1", Host: "server3", Primary: []string{"n4"}},
+			{Addr: "app.tomcat2", Name: "tomcat2", Host: "server4", Primary: []string{"n3"}},
 		},
 		Caches: []Component{
 			{Addr: "cache.n3", Name: "n3", Host: "server3"},

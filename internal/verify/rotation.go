@@ -32,6 +32,11 @@ func (r *runner) discover(ctx context.Context) (map[string]string, Stats, error)
 		if _, ok := r.d.app(s.Server); !ok {
 			return nil, st, fmt.Errorf("answered by server %q, which is not an app of the deployment (%s)", s.Server, r.appNames())
 		}
+		if a, _ := r.d.app(s.Server); len(a.Primary) > 0 && !slices.Contains(a.Primary, s.Node) {
+			// The app still stores on a failover node: it has not seen its
+			// primary node come back yet, and the tier is not whole.
+			return nil, st, fmt.Errorf("%s stores new sessions on %s, not on its primary nodes %s", s.Server, s.Node, strings.Join(a.Primary, ", "))
+		}
 		route := u.Route()
 		if route == "" {
 			return nil, st, fmt.Errorf("the proxy set no %q cookie on a new session served by %s", r.d.Route, s.Server)

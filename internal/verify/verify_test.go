@@ -189,3 +189,22 @@ func TestFailoverFigures(t *testing.T) {
 		t.Errorf("calls %v; want a cut", ft.log())
 	}
 }
+
+func TestTierNotWholeWhileAppsUseFailoverNodes(t *testing.T) {
+	ft, d := newFakeTier(t, tierOptions{shared: true})
+	// tomcat1's primary node n4 is down: its new sessions go to its
+	// failover node n3, on its own host, where a host failure takes them.
+	if err := ft.set("cache.n4", false); err != nil {
+		t.Fatal(err)
+	}
+	o := quick("sticky")
+	o.SettleTimeout = 500 * time.Millisecond
+	rep, err := Run(context.Background(), d, o)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	r := result(rep, "sticky")
+	if want := "tomcat1 stores new sessions on n3, not on its primary nodes n4"; r.Pass || !strings.Contains(r.Detail, want) {
+		t.Errorf("got pass=%v detail=%q; want a failure saying %q", r.Pass, r.Detail, want)
+	}
+}

@@ -31,8 +31,8 @@ type Options struct {
 	Sticky  bool          // sticky mode (local copy); false is non-sticky
 	Locking string        // "none", "all" or "auto" (non-sticky); "" means "auto"
 	Timeout time.Duration // idle lifetime = memcached expiry; if zero, 30m
-	// OpTimeout bounds one cache operation, and so what a dead node costs
-	// one request. If zero, 400ms.
+	// OpTimeout bounds one cache operation and one health probe; a dead
+	// node costs a request at most twice this. If zero, 250ms.
 	OpTimeout time.Duration
 	// ProbeInterval is how often a node's health is checked. If zero, 1s.
 	ProbeInterval time.Duration
@@ -87,7 +87,7 @@ func New(opt Options) (*Manager, error) {
 		opt.Timeout = 30 * time.Minute
 	}
 	if opt.OpTimeout == 0 {
-		opt.OpTimeout = 400 * time.Millisecond
+		opt.OpTimeout = 250 * time.Millisecond
 	}
 	if opt.ProbeInterval == 0 {
 		opt.ProbeInterval = time.Second

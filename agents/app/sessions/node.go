@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -48,9 +49,12 @@ func (n *node) newClient() *memcache.Client {
 // health cache knows to be down.
 var errNodeDown = errors.New("sessions: node down")
 
-// do runs op against the node unless it is known to be down. A failure of
-// the connection (not a cache answer like a miss) marks the node down, so
-// a dead node costs at most one timeout until the monitor sees it again.
+// do runs op against the node unless it is known to be down. When the
+// connection fails (not a cache answer like a miss), a fresh probe decides
+// whether the node is dead or one connection was slow or stale: dead, it
+// is marked down and skipped until the monitor sees it answer again, so a
+// frozen host costs a request at most the op timeout plus the probe
+// timeout; alive, the op is retried once and no failover happens.
 func (n *node) do(opName string, op func(c *memcache.Client) error) error {
 	if !n.up.Load() {
 		return errNodeDown
@@ -60,19 +64,33 @@ func (n *node) do(opName string, op func(c *memcache.Client) error) error {
 	if err == nil || !isConnError(err) {
 		return err
 	}
-	// A connection reset on a pooled connection may only mean the node was
-	// restarted; a refused dial is quick, so one retry costs little. A
-	// timeout is not retried: that would double what a dead host costs.
+	n.stats.CacheErrors.Add(1)
+	if !n.probeNow() {
+		n.markDown()
+		return &NodeError{Node: n.spec.ID, Op: opName, Err: err}
+	}
 	if !isTimeout(err) {
-		n.renewClient()
-		n.stats.CacheOps.Add(1)
-		if err = op(n.client.Load()); err == nil || !isConnError(err) {
-			return err
-		}
+		n.renewClient() // pooled connections from before a restart
+	}
+	n.stats.CacheOps.Add(1)
+	if err = op(n.client.Load()); err == nil || !isConnError(err) {
+		return err
 	}
 	n.stats.CacheErrors.Add(1)
-	n.markDown()
 	return &NodeError{Node: n.spec.ID, Op: opName, Err: err}
+}
+
+// probeNow asks the node for its version on a fresh connection, all within
+// the op timeout.
+func (n *node) probeNow() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	conn, err := n.probeDial(ctx)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // NodeError reports a failed operation on a node.
@@ -208,27 +226,26 @@ func (n *node) markDownQuiet() {
 }
 
 func (n *node) probeDial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: n.timeout}
+	ctx, cancel := context.WithTimeout(ctx, n.timeout) // dial and answer
+	defer cancel()
+	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", n.spec.Addr)
 	if err != nil {
 		return nil, err
 	}
-	if !n.probe(conn, bufio.NewReader(conn)) {
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	_, err = io.WriteString(conn, "version\r\n")
+	var line string
+	if err == nil {
+		line, err = bufio.NewReader(conn).ReadString('\n')
+	}
+	conn.SetDeadline(time.Time{})
+	if err != nil || !strings.HasPrefix(line, "VERSION ") {
 		conn.Close()
-		return nil, errors.New("sessions: probe failed")
+		return nil, fmt.Errorf("sessions: probe %s: no VERSION answer: %v", n.spec.Addr, err)
 	}
 	return conn, nil
-}
-
-// probe sends "version" and expects "VERSION ..." within the timeout.
-func (n *node) probe(conn net.Conn, r *bufio.Reader) bool {
-	conn.SetDeadline(time.Now().Add(n.timeout))
-	defer conn.SetDeadline(time.Time{})
-	if _, err := io.WriteString(conn, "version\r\n"); err != nil {
-		return false
-	}
-	line, err := r.ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "VERSION ")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

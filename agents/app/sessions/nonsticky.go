@@ -13,9 +13,9 @@ import (
 const (
 	bakPrefix  = "bak:"
 	lockPrefix = "lock:"
-	// maxCASRetries bounds the merge loop; each retry re-reads the session,
-	// so only a storm of writers to one session can exhaust it.
-	maxCASRetries = 32
+	// casBudget bounds the merge loop in time; each retry re-reads the
+	// session, so only a storm of writers to one session can exhaust it.
+	casBudget = 5 * time.Second
 	// lockWait bounds how long locking "all" waits for another request's
 	// lock; lockTTL lets a crashed holder's lock expire on its own.
 	lockWait = 2 * time.Second
@@ -43,8 +43,8 @@ func (m *Manager) beginNonSticky(ctx context.Context, t *Txn) error {
 		m.stats.Loaded.Add(1)
 		return nil
 	}
-	if !errors.Is(err, memcache.ErrCacheMiss) && !errors.Is(err, errNodeDown) && !isNodeErr(err) {
-		return err
+	if !errors.Is(err, memcache.ErrCacheMiss) && primary.up.Load() {
+		return err // the node is alive but failing: no failover on a hiccup
 	}
 	s := m.findBackup(id, node)
 	if s == nil {
@@ -66,6 +66,13 @@ func (m *Manager) beginNonSticky(ctx context.Context, t *Txn) error {
 	m.stats.Relocated.Add(1)
 	m.log.Info("session promoted from backup", "from", id, "to", t.sess.ID)
 	return nil
+}
+
+// backoff sleeps a random time that grows with the attempt (at most
+// 32ms), so colliding writers spread out instead of colliding again.
+func backoff(attempt int) {
+	limit := 1 << min(attempt, 5)
+	time.Sleep(time.Duration(rand.IntN(limit*1000)) * time.Microsecond)
 }
 
 func isNodeErr(err error) bool {
@@ -128,8 +135,9 @@ func (t *Txn) commitNonSticky(ctx context.Context) error {
 func (t *Txn) writePrimary(ctx context.Context, ch change) (*Session, error) {
 	m := t.m
 	cur, it := t.sess, t.item
+	deadline := m.now().Add(casBudget)
 	for attempt := 0; ; attempt++ {
-		if attempt == maxCASRetries || ctx.Err() != nil {
+		if m.now().After(deadline) || ctx.Err() != nil {
 			return nil, fmt.Errorf("store session %s: gave up after %d conflicting writes", cur.ID, attempt)
 		}
 		n := m.byID[cur.Node]
@@ -153,8 +161,8 @@ func (t *Txn) writePrimary(ctx context.Context, ch change) (*Session, error) {
 		case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
 			m.stats.CASRetries.Add(1)
 			cur, it = t.reread(cur, ch)
-			time.Sleep(time.Duration(rand.IntN(attempt+1)) * time.Millisecond)
-		case isNodeErr(err) || errors.Is(err, errNodeDown):
+			backoff(attempt)
+		case (isNodeErr(err) || errors.Is(err, errNodeDown)) && !n.up.Load():
 			nn := m.pickNode(cur.Node)
 			if nn == nil {
 				return nil, ErrNoNode

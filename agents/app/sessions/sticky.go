@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 // entry is sticky mode's local copy of a session and what is known about
 // its stored copy. Its fields are guarded by mu.
 type entry struct {
+	// flushMu serializes writes of this session: two writes in flight with
+	// different snapshots could land out of order and undo a change.
+	flushMu    sync.Mutex
 	mu         sync.Mutex
 	s          *Session
 	storedHash uint64    // content hash of the last successful write; 0: none
@@ -30,14 +34,14 @@ type entry struct {
 // beginSticky serves a held session from memory; a session this app does
 // not hold (another app served it before: the app-failover case) is loaded
 // from the node named in its id.
-func (m *Manager) beginSticky(t *Txn) {
+func (m *Manager) beginSticky(t *Txn) error {
 	m.mu.RLock()
 	e := m.local[t.reqID]
 	m.mu.RUnlock()
 	if e == nil {
-		e = m.loadSticky(t.reqID)
-		if e == nil {
-			return
+		var err error
+		if e, err = m.loadSticky(t.reqID); e == nil {
+			return err
 		}
 	}
 	e.mu.Lock()
@@ -45,33 +49,36 @@ func (m *Manager) beginSticky(t *Txn) {
 	now := m.now()
 	if e.gone || now.Sub(e.s.LastAccess) > m.opt.Timeout {
 		m.dropLocked(e)
-		return
+		return nil
 	}
 	if n := m.byID[e.s.Node]; n != nil && !n.up.Load() {
 		m.relocateLocked(e)
 	}
 	t.e, t.sess, t.orig = e, e.s.clone(), cloneAttrs(e.s.Attributes)
+	return nil
 }
 
 // loadSticky reads a session from its node and adopts it as a local copy.
-// A miss, a decode error or a dead node mean "no session".
-func (m *Manager) loadSticky(id string) *entry {
+// A miss, a decode error or a dead node mean "no session"; a node that is
+// alive but failing is an error, so a hiccup does not cost the session.
+func (m *Manager) loadSticky(id string) (*entry, error) {
 	node, _ := splitID(id)
+	n := m.byID[node]
 	var it *memcache.Item
-	err := m.byID[node].do("get", func(c *memcache.Client) (err error) {
+	err := n.do("get", func(c *memcache.Client) (err error) {
 		it, err = c.Get(id)
 		return err
 	})
 	if err != nil {
-		if !errors.Is(err, memcache.ErrCacheMiss) {
-			m.log.Info("session load failed", "id", id, "err", err)
+		if errors.Is(err, memcache.ErrCacheMiss) || !n.up.Load() {
+			return nil, nil
 		}
-		return nil
+		return nil, fmt.Errorf("load session %s: %w", id, err)
 	}
 	s, err := decode(it.Value, id)
 	if err != nil {
 		m.log.Warn("session load failed", "err", err)
-		return nil
+		return nil, nil
 	}
 	s.LastAccess = m.now() // present in the cache: alive, whatever it says
 	m.stats.Loaded.Add(1)
@@ -79,10 +86,10 @@ func (m *Manager) loadSticky(id string) *entry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if held := m.local[id]; held != nil { // a parallel request was first
-		return held
+		return held, nil
 	}
 	m.local[id] = e
-	return e
+	return e, nil
 }
 
 // relocateLocked moves a session whose node is down to a live node under a
@@ -135,8 +142,11 @@ func (t *Txn) commitSticky() {
 		m.mu.Unlock()
 		id, n := e.s.ID, m.byID[e.s.Node]
 		e.mu.Unlock()
-		// Synchronous, or a request right after could load it back.
+		// After any write in flight (gone stops later ones), and before
+		// the response: a request right after must not load it back.
+		e.flushMu.Lock()
 		n.do("delete", func(c *memcache.Client) error { return c.Delete(id) })
+		e.flushMu.Unlock()
 		return
 	}
 	if t.e != nil {

@@ -11,6 +11,8 @@ import (
 // into the stored copy; when unchanged it only refreshes the expiry, with
 // "gat", which also brings in changes another app stored meanwhile.
 func (m *Manager) flush(e *entry) {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
 	e.mu.Lock()
 	e.queued = false
 	if e.gone {
@@ -77,7 +79,8 @@ func (m *Manager) getAndTouch(n *node, id string) (*Session, error) {
 // add when there is none) and returns what was stored. A session never
 // stored under its id (new or just relocated) skips the read.
 func (m *Manager) storeMerged(n *node, snap *Session, ch change, baseVersion uint64, known bool) (*Session, error) {
-	for attempt := range maxCASRetries {
+	deadline := m.now().Add(casBudget)
+	for attempt := 0; m.now().Before(deadline); attempt++ {
 		var it *memcache.Item
 		err := memcache.ErrCacheMiss
 		if known || attempt > 0 {
@@ -114,6 +117,7 @@ func (m *Manager) storeMerged(n *node, snap *Session, ch change, baseVersion uin
 			return nil, err
 		}
 		m.stats.CASRetries.Add(1)
+		backoff(attempt)
 	}
-	return nil, fmt.Errorf("store session %s: gave up after %d conflicting writes", snap.ID, maxCASRetries)
+	return nil, fmt.Errorf("store session %s: gave up after %s of conflicting writes", snap.ID, casBudget)
 }

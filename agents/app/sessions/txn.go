@@ -44,7 +44,9 @@ func (m *Manager) Begin(ctx context.Context, cookieID string) (*Txn, error) {
 	}
 	t.reqID = cookieID
 	if m.opt.Sticky {
-		m.beginSticky(t)
+		if err := m.beginSticky(t); err != nil {
+			return nil, err
+		}
 		return t, nil
 	}
 	if err := m.beginNonSticky(ctx, t); err != nil {

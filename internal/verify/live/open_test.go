@@ -40,7 +40,9 @@ func TestProxyURL(t *testing.T) {
 
 func TestFromState(t *testing.T) {
 	h2, h3, h4 := &hclspec.Host{Name: "server2"}, &hclspec.Host{Name: "server3"}, &hclspec.Host{Name: "server4"}
-	t1, t2 := &hclspec.App{Name: "tomcat1", Host: h3}, &hclspec.App{Name: "tomcat2", Host: h4}
+	n1, n2 := &hclspec.Cache{Name: "n1", Host: h3}, &hclspec.Cache{Name: "n2", Host: h4}
+	t1 := &hclspec.App{Name: "tomcat1", Host: h3, Session: hclspec.Session{Nodes: []*hclspec.Cache{n1, n2}, FailoverNodes: []*hclspec.Cache{n1}}}
+	t2 := &hclspec.App{Name: "tomcat2", Host: h4, Session: hclspec.Session{Nodes: []*hclspec.Cache{n1, n2}, FailoverNodes: []*hclspec.Cache{n2}}}
 	cfg := &hclspec.Config{
 		Apps:    []*hclspec.App{t1, t2, {Name: "admin", Host: h2}},
 		Proxies: []*hclspec.Proxy{{Name: "lb", Host: h2, Backends: []*hclspec.App{t1, t2}, Sticky: hclspec.Sticky{Name: "srv"}}},
@@ -60,6 +62,9 @@ func TestFromState(t *testing.T) {
 	}
 	if got := names(d.Apps); !slices.Equal(got, []string{"tomcat1", "tomcat2"}) {
 		t.Errorf("apps: got %v; want the proxy's backends [tomcat1 tomcat2]", got)
+	}
+	if got := d.Apps[0].Primary; !slices.Equal(got, []string{"n2"}) {
+		t.Errorf("primary nodes of tomcat1: got %v; want [n2] (its nodes minus its failover n1)", got)
 	}
 	if got := names(d.Caches); !slices.Equal(got, []string{"n1", "n2"}) {
 		t.Errorf("caches: got %v; want [n1 n2]", got)

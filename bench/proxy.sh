@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# bench/proxy.sh — the proxy agent against nginx and HAProxy.
+#
+# Builds stickyform, starts two nginx "return 200" backends on loopback, then
+# three sticky proxies in front of them: nginx (2 workers, keepalive upstreams,
+# cookie route mapped to an upstream), HAProxy (nbthread 2, cookie route
+# insert, http-reuse always) and the agent (GOMAXPROCS=2). Each gets the same
+# wrk load (-t2 -c64, a route cookie pinning backend 1) in interleaved
+# rounds. Prints req/s and p99 per proxy and per round; the last two lines
+# are machine readable:
+#   RESULT proxy-p99 <agent_ms> <best_peer_ms> <ratio>
+#   RESULT proxy-throughput <agent_rps> <best_peer_rps> <ratio>
+# Knobs: ROUNDS (3), DURATION (5s), THREADS (2), CONNS (64).
+# Stops only what it started, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/sbin:/sbin
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+
+for cmd in go wrk nginx haproxy curl; do
+  command -v "$cmd" >/dev/null || { echo "bench/proxy.sh: $cmd is missing (make deps)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+pidfiles=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for f in "${pidfiles[@]}"; do [[ -s $f ]] && kill "$(cat "$f")" 2>/dev/null || true; done
+  sleep 0.3
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# free_port prints a loopback port nobody listens on.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+B1=$(free_port); B2=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port); AGENT=$(free_port); ADMIN=$(free_port)
+
+render() { # template output
+  sed -e "s|@WORK@|$work|g" -e "s|@B1@|$B1|g" -e "s|@B2@|$B2|g" \
+      -e "s|@NGINX@|$NGINX|g" -e "s|@HAPROXY@|$HAPROXY|g" "$1" >"$2"
+}
+
+wait_port() { # port
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+    sleep 0.05
+  done
+  echo "bench/proxy.sh: nothing answers on port $1" >&2; exit 1
+}
+
+echo "building stickyform"
+CGO_ENABLED=0 go build -trimpath -o "$work/stickyform" ./cmd/stickyform
+
+render bench/proxy/backends.nginx.conf "$work/backends.conf"
+render bench/proxy/proxy.nginx.conf "$work/nginx.conf"
+render bench/proxy/haproxy.cfg "$work/haproxy.cfg"
+mkdir -p "$work/prefix/logs"
+nginx -p "$work/prefix" -c "$work/backends.conf"; pidfiles+=("$work/backends.pid")
+nginx -p "$work/prefix" -c "$work/nginx.conf"; pidfiles+=("$work/nginx.pid")
+haproxy -D -f "$work/haproxy.cfg" -p "$work/haproxy.pid"; pidfiles+=("$work/haproxy.pid")
+GOMAXPROCS=2 "$work/stickyform" agent proxy -listen "127.0.0.1:$AGENT" -admin-listen "127.0.0.1:$ADMIN" \
+  -backend "http://127.0.0.1:$B1" -backend "http://127.0.0.1:$B2" 2>"$work/agent.log" &
+pids+=($!)
+for p in $B1 $B2 $NGINX $HAPROXY $AGENT; do wait_port "$p"; done
+
+# Each proxy's own cookie value for backend 1, as it issues it.
+agent_cookie=$(curl -s -D - -o /dev/null "http://127.0.0.1:$AGENT/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: route=\([^;]*\).*/\1/p')
+for _ in 1 2; do
+  body=$(curl -s -H "Cookie: route=$agent_cookie" "http://127.0.0.1:$AGENT/")
+  [[ $body == backend-1 ]] && break
+  agent_cookie=$(curl -s -D - -o /dev/null "http://127.0.0.1:$AGENT/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: route=\([^;]*\).*/\1/p')
+done
+declare -A cookie=([nginx]=s1 [haproxy]=s1 [agent]=$agent_cookie)
+declare -A port=([nginx]=$NGINX [haproxy]=$HAPROXY [agent]=$AGENT)
+for name in nginx haproxy agent; do
+  body=$(curl -s -H "Cookie: route=${cookie[$name]}" "http://127.0.0.1:${port[$name]}/")
+  [[ $body == backend-1 ]] || { echo "bench/proxy.sh: $name with cookie ${cookie[$name]} answered '$body', want backend-1" >&2; exit 1; }
+done
+echo "cookies: agent route=$agent_cookie, nginx/haproxy route=s1 (all pin backend 1)"
+
+# run_wrk name -> "rps p99_ms"
+run_wrk() {
+  local out rps p99
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: route=${cookie[$1]}" "http://127.0.0.1:${port[$1]}/")
+  if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "bench/proxy.sh: $1 had errors:" >&2; echo "$out" >&2; fi
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
+  echo "$rps $p99"
+}
+
+declare -A sum_rps sum_p99
+for name in nginx haproxy agent; do sum_rps[$name]=0; sum_p99[$name]=0; done
+for r in $(seq "$ROUNDS"); do
+  for name in nginx haproxy agent; do
+    read -r rps p99 < <(run_wrk "$name")
+    printf 'round %d  %-8s %10.0f req/s  p99 %7.2f ms\n' "$r" "$name" "$rps" "$p99"
+    sum_rps[$name]=$(awk -v a="${sum_rps[$name]}" -v b="$rps" 'BEGIN{print a+b}')
+    sum_p99[$name]=$(awk -v a="${sum_p99[$name]}" -v b="$p99" 'BEGIN{print a+b}')
+  done
+done
+
+avg() { awk -v s="$1" -v n="$ROUNDS" 'BEGIN{printf "%.2f", s/n}'; }
+echo
+printf '%-8s %12s %10s\n' proxy 'req/s' 'p99 ms'
+for name in nginx haproxy agent; do
+  printf '%-8s %12.0f %10.2f\n' "$name" "$(avg "${sum_rps[$name]}")" "$(avg "${sum_p99[$name]}")"
+done
+a_rps=$(avg "${sum_rps[agent]}"); a_p99=$(avg "${sum_p99[agent]}")
+n_rps=$(avg "${sum_rps[nginx]}"); h_rps=$(avg "${sum_rps[haproxy]}")
+if awk -v n="$n_rps" -v h="$h_rps" 'BEGIN{exit !(n>=h)}'; then best=nginx; else best=haproxy; fi
+b_rps=$(avg "${sum_rps[$best]}"); b_p99=$(avg "${sum_p99[$best]}")
+echo "best peer: $best"
+echo "RESULT proxy-p99 $a_p99 $b_p99 $(awk -v a="$a_p99" -v b="$b_p99" 'BEGIN{printf "%.2f", a/b}')"
+echo "RESULT proxy-throughput $(printf '%.0f' "$a_rps") $(printf '%.0f' "$b_rps") $(awk -v a="$a_rps" -v b="$b_rps" 'BEGIN{printf "%.2f", a/b}')"
