@@ -58,7 +58,7 @@ bench: deps build
 demo: deps build
 	$(BIN) lab up
 	$(BIN) -chdir=examples/classic apply -auto-approve
-	@echo; echo "Demo page: http://172.25.1.2/  (add an attribute, then stop its app: see README)"; echo
+	@echo; echo "Demo page: http://172.25.1.2/  (add an attribute, cut its host, reload: README \"What the demo shows\")"; echo
 	$(BIN) -chdir=examples/classic verify
 
 demo-down: build

@@ -8,7 +8,8 @@
 # `apply`). Rounds interleave the two tools; medians are reported and the
 # ratio is ansible/stickyform, so > 1 means stickyform is faster.
 #
-# Usage: bench/deploy.sh            (root; BENCH_ROUNDS=3 by default)
+# Usage: bench/deploy.sh   (root; BENCH_ROUNDS=3; BENCH_KEEP=1 keeps the work
+#        directory with Ansible's output; BENCH_ANSIBLE_PROFILE=1 times its tasks)
 # Prints: RESULT deploy-cold|deploy-noop|deploy-noop-apply <ours_s> <ansible_s> <ratio>
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
@@ -28,7 +29,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	# Whatever still runs on the hosts ends with the lab.
 	lab_down
-	rm -rf "$BENCH_WORK"
+	if [[ -n ${BENCH_KEEP:-} ]]; then log "kept $BENCH_WORK"; else rm -rf "$BENCH_WORK"; fi
 	exit "$status"
 }
 trap cleanup EXIT
@@ -43,7 +44,7 @@ capture_configs() {
 		name=$(lab_host_name "$i")
 		mkdir -p "$CONFIGS/$name"
 		roles=$(lab_ssh "$i" 'cd /etc/stickyform 2>/dev/null && ls *.json 2>/dev/null | sed "s/\.json$//"' || true)
-		host_roles[$name]=$roles
+		host_roles[$name]=$(echo $roles)
 		for r in $roles; do
 			lab_ssh "$i" "cat /etc/stickyform/$r.json" >"$CONFIGS/$name/$r.json"
 		done
@@ -103,6 +104,7 @@ run_ansible() {
 	mkdir -p "$cp"
 	: >"$BENCH_WORK/cmd.log"
 	timed env ANSIBLE_CONFIG="$ANSIBLE_DIR/ansible.cfg" ANSIBLE_SSH_CONTROL_PATH_DIR="$cp" \
+		${BENCH_ANSIBLE_PROFILE:+ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks} \
 		ANSIBLE_LOCAL_TEMP="$BENCH_WORK/ansible-tmp" \
 		ansible-playbook -i "$BENCH_WORK/inventory.yml" "$ANSIBLE_DIR/deploy.yml" || status=$?
 	for s in "$cp"/*; do

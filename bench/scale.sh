@@ -28,7 +28,7 @@ cleanup() {
 	local status=$?
 	trap - EXIT INT TERM
 	lab_down
-	rm -rf "$BENCH_WORK"
+	if [[ -n ${BENCH_KEEP:-} ]]; then log "kept $BENCH_WORK"; else rm -rf "$BENCH_WORK"; fi
 	exit "$status"
 }
 trap cleanup EXIT

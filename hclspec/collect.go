@@ -108,6 +108,11 @@ func collect(files []*hcl.File) (*module, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	for _, f := range files {
 		content, ds := f.Body.Content(rootSchema())
+		for _, d := range ds {
+			if d.Summary == "Unsupported argument" { // name = value at the top of a file
+				d.Detail += " Values of variables belong in a -var-file (not a *.hcl file of this directory), and named values in a locals block."
+			}
+		}
 		diags = append(diags, ds...)
 		if content == nil {
 			continue

@@ -50,11 +50,13 @@ func expandForEach(d *decl, a *hcl.Attribute, ctx *hcl.EvalContext) ([]instance,
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	v, _ = v.UnmarkDeep()
 	bad := func(why string) hcl.Diagnostics {
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid for_each argument",
 			Detail:  fmt.Sprintf("The for_each of %s.%s must be a map, or a set of strings, known before anything is deployed; %s.", d.kind, d.name, why),
 			Subject: a.Expr.Range().Ptr()})
+	}
+	if v.ContainsMarked() {
+		return nil, bad("this is derived from a sensitive variable, and instance names are shown everywhere")
 	}
 	ty := v.Type()
 	switch {

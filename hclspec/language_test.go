@@ -211,6 +211,10 @@ func TestSensitive(t *testing.T) {
 	if findDiag(diags, "Output refers to sensitive values") == nil {
 		t.Errorf("got %v; want an error for a sensitive value in a plain output", summaries(diags))
 	}
+	_, _, diags = loadSource(t, base+"host \"h\" {\n  for_each = toset([var.secret])\n  address  = \"10.1.1.1\"\n}\n", VarInputs{})
+	if findDiag(diags, "Invalid for_each argument") == nil {
+		t.Errorf("got %v; want an error for a sensitive for_each", summaries(diags))
+	}
 }
 
 func TestSlugsAndNodeIDs(t *testing.T) {

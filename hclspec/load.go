@@ -1,6 +1,7 @@
 package hclspec
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -58,11 +59,43 @@ func load(dir string, srcs []source, vars VarInputs) (*Config, map[string]*hcl.F
 	diags = append(diags, ds...)
 	// Validation sees only the instances that decoded completely, so it
 	// can run despite earlier errors and report every problem at once.
-	diags = append(diags, validate(cfg, rng)...)
+	diags = dedupe(append(diags, validate(cfg, rng)...))
 	if diags.HasErrors() {
 		return nil, p.Files(), diags
 	}
 	return cfg, p.Files(), diags
+}
+
+// dedupe folds diagnostics with the same summary at the same place into
+// the first: each instance of a for_each or count block reports the same
+// mistake, and 23 copies of one message hide the others.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		summary string
+		rng     hcl.Range
+	}
+	first := map[key]int{}
+	extra := map[int]int{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Subject == nil {
+			out = append(out, d)
+			continue
+		}
+		k := key{d.Summary, *d.Subject}
+		if i, ok := first[k]; ok {
+			extra[i]++
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, d)
+	}
+	for i, n := range extra {
+		d := *out[i]
+		d.Detail += fmt.Sprintf(" The same problem affects %d more instances of this block.", n)
+		out[i] = &d
+	}
+	return out
 }
 
 // evaluate runs locals, resources and outputs in dependency order,

@@ -113,6 +113,7 @@ func mistakes() []mistake {
 		{name: "backend on loopback", old: "port = 8080\n  session {\n    cookie", new: "listen = \"127.0.0.1\"\n  session {\n    cookie", summary: "Backend unreachable", line: 98},
 		{name: "two proxies, one admin port", old: "output \"url\" {", new: "proxy \"lb2\" {\n  host     = host.server2\n  listen   = 8081\n  backends = [app.tomcat1]\n}\n\noutput \"url\" {",
 			summary: "Port already in use", line: 113, detail: "admin listener of proxy.lb2"},
+		{name: "variables file among the config", old: "locals {", new: "user = \"admin\"\n\nlocals {", summary: "Unsupported argument", line: 39, detail: "-var-file"},
 		{name: "undeclared -var", old: "", new: "", vars: VarInputs{Flags: []string{"usr=admin"}}, summary: "Value for undeclared variable"},
 		{name: "malformed -var", old: "", new: "", vars: VarInputs{Flags: []string{"user"}}, summary: "Invalid -var option"},
 		{name: "variable of the wrong type", old: "description = \"SSH user", new: "type = number\n  description = \"SSH user", summary: "Invalid default value for variable", line: 27},

@@ -125,3 +125,22 @@ func TestRepetitionMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedMistakeReportedOnce checks that a mistake in a block with
+// count is reported once, not once per instance.
+func TestRepeatedMistakeReportedOnce(t *testing.T) {
+	src := strings.Replace(repeated, "count = 3\n  host  = host.h[\"s${count.index + 1}\"]", "count = 3\n  host  = host.h[\"s${count.index + 1}\"]\n  port  = 0", 1)
+	_, _, diags := loadSource(t, src, VarInputs{})
+	var n int
+	for _, d := range diags {
+		if d.Summary == "Port out of range" {
+			n++
+			if !strings.HasSuffix(d.Detail, "The same problem affects 2 more instances of this block.") {
+				t.Errorf("got detail %q; want it to count the other instances", d.Detail)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("got %d Port out of range diagnostics; want 1", n)
+	}
+}

@@ -150,6 +150,16 @@ func (c *conn) dispatch(line []byte) bool {
 		c.reply("ERROR: shutdown not enabled\r\n")
 	case "mn":
 		c.reply("MN\r\n")
+	case "mg":
+		c.metaGet(t)
+	case "ms":
+		return c.metaSet(t)
+	case "md":
+		c.metaDelete(t)
+	case "ma":
+		c.metaArith(t)
+	case "me":
+		c.metaDebug(t)
 	default:
 		// memcached hangs up on what looks like an HTTP request.
 		if bytes.HasPrefix(t[len(t)-1], []byte("HTTP/")) {
@@ -238,7 +248,8 @@ func (c *conn) update(t [][]byte, mode storeMode) bool {
 		c.reply("CLIENT_ERROR bad data chunk\r\n")
 		return true
 	}
-	c.reply(resultLines[c.st.store(mode, it, cas)])
+	res, _ := c.st.store(mode, it, cas)
+	c.reply(resultLines[res])
 	return true
 }
 
@@ -258,7 +269,7 @@ func (c *conn) tooLarge(key []byte, vlen int, mode storeMode) bool {
 		return false
 	}
 	if mode == modeSet {
-		c.st.del([]byte(k))
+		c.st.del([]byte(k), 0)
 	}
 	c.reply("SERVER_ERROR object too large for cache\r\n")
 	return true
@@ -280,13 +291,13 @@ func (c *conn) arith(t [][]byte, incr bool) {
 		c.reply("CLIENT_ERROR invalid numeric delta argument\r\n")
 		return
 	}
-	v, res := c.st.delta(t[1], incr, d)
+	ctr, res := c.st.delta(t[1], incr, d, nil)
 	if res != resStored {
 		c.reply(resultLines[res])
 		return
 	}
 	if !c.noreply {
-		c.w.Write(append(strconv.AppendUint(c.num[:0], v, 10), '\r', '\n'))
+		c.w.Write(append(strconv.AppendUint(c.num[:0], ctr.value, 10), '\r', '\n'))
 	}
 }
 
@@ -310,7 +321,7 @@ func (c *conn) delete(t [][]byte) {
 		c.reply("CLIENT_ERROR bad command line format\r\n")
 		return
 	}
-	c.reply(resultLines[c.st.del(t[1])])
+	c.reply(resultLines[c.st.del(t[1], 0)])
 }
 
 func (c *conn) touch(t [][]byte) {

@@ -19,6 +19,7 @@ type item struct {
 	cas     uint64
 	size    int64 // bytes charged against the memory limit
 	atime   int64 // store clock() at the last store or hit, for eviction
+	fetched bool  // read at least once (meta get's h flag)
 	prev    *item // towards the most recently used end of the LRU
 	next    *item
 }

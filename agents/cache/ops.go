@@ -1,6 +1,9 @@
 package cache
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // Storage modes of the text protocol's storage commands.
 type storeMode uint8
@@ -62,14 +65,16 @@ func (s *store) get(key []byte, touch bool, exptime int64) *item {
 		sh.st.touchHits++
 		it.exptime = exptime
 	}
+	it.fetched = true
 	s.bump(sh, it)
 	sh.mu.Unlock()
 	return it
 }
 
 // store publishes it (whose value the caller has filled in) under mode.
-// For modeCAS, cas is the unique value the client last saw.
-func (s *store) store(mode storeMode, it *item, cas uint64) result {
+// For modeCAS, cas is the unique value the client last saw. It returns the
+// outcome and, when stored, the new item's cas value.
+func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 	key := []byte(it.key())
 	sh := s.shardFor(key)
 	now := s.now()
@@ -107,14 +112,16 @@ func (s *store) store(mode storeMode, it *item, cas uint64) result {
 			sh.st.casHits++
 		}
 	}
+	var newCAS uint64
 	if res == resStored {
 		s.link(sh, it, old)
+		newCAS = it.cas
 	}
 	sh.mu.Unlock()
 	if res == resStored && s.used.Load() > s.limit {
 		s.makeRoom()
 	}
-	return res
+	return res, newCAS
 }
 
 // joined builds the item for an append or prepend of add to old, keeping
@@ -132,8 +139,9 @@ func joined(old, add *item, atEnd bool) *item {
 	return it
 }
 
-// del deletes key; the reply is DELETED or NOT_FOUND.
-func (s *store) del(key []byte) result {
+// del deletes key; the reply is DELETED or NOT_FOUND, or EXISTS when cas
+// is not zero and differs from the item's.
+func (s *store) del(key []byte, cas uint64) result {
 	sh := s.shardFor(key)
 	now := s.now()
 	sh.mu.Lock()
@@ -142,6 +150,9 @@ func (s *store) del(key []byte) result {
 	if it == nil {
 		sh.st.deleteMisses++
 		return resNotFound
+	}
+	if cas != 0 && it.cas != cas {
+		return resExists
 	}
 	sh.st.deleteHits++
 	s.unlink(sh, it)
@@ -166,26 +177,48 @@ func (s *store) touch(key []byte, exptime int64) result {
 	return resTouched
 }
 
+// vivify asks delta to create a missing counter (meta "ma N<ttl>").
+type vivify struct {
+	initial uint64
+	exptime int64
+}
+
+// counter is what delta reports about the item it changed or created.
+type counter struct {
+	value   uint64
+	cas     uint64
+	exptime int64
+}
+
 // delta applies incr (or decr) to the decimal value of key. incr wraps at
 // 2^64, decr stops at 0. As in memcached, a result no longer than the old
-// value keeps the old length, padded with spaces.
-func (s *store) delta(key []byte, incr bool, d uint64) (uint64, result) {
+// value keeps the old length, padded with spaces. A missing key is
+// NOT_FOUND unless viv asks to create it with its initial value.
+func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, result) {
 	sh := s.shardFor(key)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	it := s.lookup(sh, key, now)
+	if it == nil && viv != nil {
+		digits := strconv.AppendUint(nil, viv.initial, 10)
+		nit := newItem(key, 0, len(digits))
+		copy(nit.value(), digits)
+		nit.exptime, nit.time = viv.exptime, now
+		s.link(sh, nit, nil)
+		return counter{viv.initial, nit.cas, nit.exptime}, resStored
+	}
 	if it == nil {
 		if incr {
 			sh.st.incrMisses++
 		} else {
 			sh.st.decrMisses++
 		}
-		return 0, resNotFound
+		return counter{}, resNotFound
 	}
 	v, ok := parseStoredUint(it.value())
 	if !ok {
-		return 0, resNonNumeric
+		return counter{}, resNonNumeric
 	}
 	if incr {
 		v += d
@@ -204,7 +237,56 @@ func (s *store) delta(key []byte, incr bool, d uint64) (uint64, result) {
 	}
 	nit.exptime, nit.time = it.exptime, now
 	s.link(sh, nit, it)
-	// A longer number can push the shard over the limit; the next store
+	// A longer number can push the store over the limit; the next store
 	// evicts, which keeps eviction out of this locked section.
-	return v, resStored
+	return counter{v, nit.cas, nit.exptime}, resStored
+}
+
+// snapshot is what meta get reports about a hit, copied under the lock.
+type snapshot struct {
+	it         *item
+	cas        uint64
+	exptime    int64
+	fetched    bool  // had been fetched before this get
+	lastAccess int64 // seconds since the previous access
+}
+
+// metaGet is get for "mg": it also reports whether the item had been
+// fetched before and how long ago it was last accessed.
+func (s *store) metaGet(key []byte, touch bool, exptime int64) (snapshot, bool) {
+	sh := s.shardFor(key)
+	now := s.now()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.st.cmdGet++
+	it := s.lookup(sh, key, now)
+	if it == nil {
+		sh.st.getMisses++
+		return snapshot{}, false
+	}
+	sh.st.getHits++
+	if touch {
+		sh.st.cmdTouch++
+		sh.st.touchHits++
+		it.exptime = exptime
+	}
+	snap := snapshot{it: it, cas: it.cas, exptime: it.exptime, fetched: it.fetched,
+		lastAccess: (s.clock() - it.atime) / int64(time.Second)}
+	it.fetched = true
+	s.bump(sh, it)
+	return snap, true
+}
+
+// peek reports on key without counting or bumping it ("me").
+func (s *store) peek(key []byte) (snapshot, bool) {
+	sh := s.shardFor(key)
+	now := s.now()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	it := s.lookup(sh, key, now)
+	if it == nil {
+		return snapshot{}, false
+	}
+	return snapshot{it: it, cas: it.cas, exptime: it.exptime, fetched: it.fetched,
+		lastAccess: (s.clock() - it.atime) / int64(time.Second)}, true
 }

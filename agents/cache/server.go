@@ -213,7 +213,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		srv: s,
 		st:  s.st,
 		nc:  nc,
-		r:   bufio.NewReaderSize(newConnReader(nc), readBufSize),
+		r:   bufio.NewReaderSize(nc, readBufSize),
 		w:   bufio.NewWriterSize(nc, writeBufSize),
 	}
 	for {

@@ -100,7 +100,13 @@ func appendAccessLine(dst []byte, ctx *fasthttp.RequestCtx, b *backend, upstream
 	dst = append(dst, "\" "...)
 	dst = strconv.AppendInt(dst, int64(ctx.Response.StatusCode()), 10)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(max(ctx.Response.Header.ContentLength(), 0)), 10)
+	// A streamed body is not sent yet when the line is written: log its
+	// announced length (Body would read the stream into memory).
+	sent := max(ctx.Response.Header.ContentLength(), 0)
+	if !ctx.Response.IsBodyStream() {
+		sent = len(ctx.Response.Body())
+	}
+	dst = strconv.AppendInt(dst, int64(sent), 10)
 	dst = append(dst, " \""...)
 	dst = appendOrDash(dst, h.Referer())
 	dst = append(dst, "\" \""...)

@@ -37,6 +37,10 @@ type exchange struct {
 // errNotRetryable marks failures after which the request cannot be resent.
 var errNotRetryable = errors.New("request body already sent")
 
+// errClientBody marks a failure to read the client's body: the client's
+// fault, not the backend's.
+var errClientBody = errors.New("read client body")
+
 // outcome of one attempt on one backend.
 type outcome int
 
@@ -54,7 +58,11 @@ func (x *exchange) replayable() bool { return x.stream == nil || !x.started }
 // when a pooled one turns out dead) and reads the response header.
 func (x *exchange) try(b *backend) (outcome, int) {
 	cfg := &x.st.cfg
-	fresh := false
+	// A streamed body cannot be replayed once it starts, and a dead pooled
+	// connection shows itself only after the first writes: streamed
+	// requests always get a fresh connection (a connect is cheap next to a
+	// body of more than 64 KiB).
+	fresh := x.stream != nil
 	for {
 		t0 := time.Now()
 		var c *upConn
@@ -75,6 +83,10 @@ func (x *exchange) try(b *backend) (outcome, int) {
 		err = x.send(c)
 		if err == nil {
 			err = readResponseHeader(c, &x.ctx.Response.Header)
+		}
+		if errors.Is(err, errClientBody) {
+			c.close()
+			return failed, fasthttp.StatusRequestTimeout
 		}
 		if err != nil {
 			c.close()

@@ -2,13 +2,10 @@ package proxy
 
 import (
 	"io"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
-
-var headBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // handle serves one client request: route it (sticky cookie, else balance),
 // forward it, retry where that is safe, and answer.
@@ -25,8 +22,8 @@ func (p *Proxy) handle(ctx *fasthttp.RequestCtx) {
 		p.upgrade(&x)
 		return
 	}
-	hb := headBufs.Get().(*[]byte)
-	defer func() { *hb = x.head[:0]; headBufs.Put(hb) }()
+	hb := p.heads.Get().(*[]byte)
+	defer func() { *hb = x.head[:0]; p.heads.Put(hb) }()
 	bodyLen, err := x.prepareBody()
 	if err != nil {
 		ctx.SetConnectionClose()
@@ -97,7 +94,8 @@ func (x *exchange) forward() {
 			if assign {
 				// Like the module, replace a cookie of the same name.
 				ctx.Response.Header.DelCookie(opt.Name)
-				ctx.Response.Header.AddBytesV("Set-Cookie", st.sticky.setCookie(nil, idx, x.now))
+				var buf [256]byte
+				ctx.Response.Header.AddBytesV("Set-Cookie", st.sticky.setCookie(buf[:0], idx, x.now))
 			}
 			return
 		}

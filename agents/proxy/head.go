@@ -74,7 +74,7 @@ func appendRequestHead(dst []byte, ctx *fasthttp.RequestCtx, bodyLen int, upgrad
 	}
 	if upgrade {
 		dst = append(dst, "Connection: Upgrade\r\nUpgrade: "...)
-		dst = append(dst, h.Peek("Upgrade")...)
+		dst = append(dst, headerValue(h.RawHeaders(), "Upgrade")...)
 		dst = append(dst, '\r', '\n')
 	}
 	return append(dst, '\r', '\n')
@@ -151,18 +151,47 @@ func conflictingFraming(h *fasthttp.RequestHeader) bool {
 }
 
 // stripResponseHopByHop removes hop-by-hop headers from an upstream response
-// before it goes to the client.
+// before it goes to the client: RFC 9110's list and whatever the backend's
+// Connection header names. Names match in any case (the proxy keeps header
+// case as received). The usual "Connection: keep-alive" costs no allocation.
 func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
-	if v := h.Peek("Connection"); len(v) > 0 {
-		for _, tok := range bytes.Split(v, []byte{','}) {
-			h.DelBytes(bytes.TrimSpace(tok))
+	var dropBuf [6]string
+	drop := dropBuf[:0]
+	var connection []byte
+	for k, v := range h.All() {
+		name, ok := responseHopByHop(k)
+		if !ok {
+			continue
 		}
-		h.Del("Connection")
+		if name == "Connection" && !bytes.EqualFold(v, []byte("keep-alive")) && !bytes.EqualFold(v, []byte("close")) {
+			connection = append(connection[:0], v...)
+		}
+		if !bytes.Equal(k, []byte(name)) {
+			name = string(k) // other case than the usual: delete it as spelled
+		}
+		drop = append(drop, name)
 	}
-	h.Del("Keep-Alive")
-	h.Del("Proxy-Connection")
-	h.Del("Upgrade")
-	h.Del("Proxy-Authenticate")
+	if connection != nil {
+		for k := range h.All() {
+			if listedIn(connection, k) {
+				drop = append(drop, string(k))
+			}
+		}
+	}
+	for _, k := range drop {
+		h.Del(k)
+	}
+}
+
+// responseHopByHop reports whether k is a hop-by-hop response header and
+// returns its usual spelling.
+func responseHopByHop(k []byte) (string, bool) {
+	for _, name := range [...]string{"Connection", "Keep-Alive", "Upgrade", "Proxy-Connection", "Proxy-Authenticate"} {
+		if len(k) == len(name) && bytes.EqualFold(k, []byte(name)) {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // appendIP appends ip in its text form.

@@ -241,7 +241,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	cfg := backendsConfig(a, b)
 	p, url := startProxy(t, cfg)
 	stop := make(chan struct{})
-	total, failed, wait := load(t, url, 4, stop)
+	total, failed, wait := load(t, url, 4, true, stop)
 	for i := range 20 {
 		next := backendsConfig(a, b)
 		if i%2 == 0 {
@@ -311,6 +311,32 @@ func TestLeastConn(t *testing.T) {
 	for i := range 4 {
 		if _, body, _ := get(t, c, url, ""); body != "b" {
 			t.Errorf("new session %d with a busy: got %q; want b", i, body)
+		}
+	}
+}
+
+// TestHopByHopAnyCase: hop-by-hop response headers go whatever their case,
+// including those a lowercase Connection header names.
+func TestHopByHopAnyCase(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nkeep-alive: timeout=5\r\nconnection: x-hop\r\nx-hop: 1\r\nx-end: 2\r\nContent-Length: 2\r\n\r\nok")
+		_ = buf.Flush()
+	}))
+	t.Cleanup(s.Close)
+	_, url := startProxy(t, backendsConfig(s))
+	resp, err := newClient().Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for k, want := range map[string]string{"Keep-Alive": "", "X-Hop": "", "X-End": "2"} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: got %q; want %q", k, got, want)
 		}
 	}
 }

@@ -22,6 +22,10 @@ type Proxy struct {
 	access atomic.Pointer[accessLog]
 	srv    *fasthttp.Server
 
+	// heads recycles request head buffers; bufs the buffers that stream
+	// bodies, so a 1 GiB body costs one 32 KiB buffer, not 1 GiB of heap.
+	heads, bufs sync.Pool
+
 	mu      sync.Mutex // serialises Reload
 	checker *checker
 	started time.Time
@@ -43,6 +47,8 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	}
 	p := &Proxy{log: log, started: time.Now()}
 	p.access.Store(al)
+	p.heads.New = func() any { b := make([]byte, 0, 2048); return &b }
+	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	p.state.Store(st)
 	p.checker = startChecker(st, log)
 	p.srv = &fasthttp.Server{

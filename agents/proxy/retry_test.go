@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,9 +14,10 @@ import (
 	"time"
 )
 
-// load runs n goroutines sending GETs (and POSTs with a small body) through
-// url until stop closes, and returns the number of requests and failures.
-func load(t *testing.T, url string, n int, stop <-chan struct{}) (total, failed *atomic.Int64, wait func()) {
+// load runs n goroutines sending GETs (and, with posts, POSTs with a small
+// body) through url until stop closes, and returns the number of requests
+// and failures.
+func load(t *testing.T, url string, n int, posts bool, stop <-chan struct{}) (total, failed *atomic.Int64, wait func()) {
 	total, failed = new(atomic.Int64), new(atomic.Int64)
 	var wg sync.WaitGroup
 	for g := range n {
@@ -31,7 +33,7 @@ func load(t *testing.T, url string, n int, stop <-chan struct{}) (total, failed 
 				}
 				var resp *http.Response
 				var err error
-				if (g+i)%2 == 0 {
+				if !posts || (g+i)%2 == 0 {
 					resp, err = c.Get(url + "/")
 				} else {
 					resp, err = c.Post(url+"/post", "text/plain", strings.NewReader("hello"))
@@ -61,7 +63,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 	a, b := namedBackend(t, "a"), namedBackend(t, "b")
 	_, url := startProxy(t, backendsConfig(a, b))
 	stop := make(chan struct{})
-	total, failed, wait := load(t, url, 4, stop)
+	total, failed, wait := load(t, url, 4, true, stop)
 	time.Sleep(500 * time.Millisecond)
 	a.CloseClientConnections()
 	a.Close()
@@ -271,5 +273,78 @@ func TestSmugglingRefused(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("backend got %d requests; want 0", n)
+	}
+}
+
+// cuttableBackend is a keep-alive HTTP backend that, once cut, goes silent
+// like a host whose link was cut: requests on existing connections and new
+// connections get no answer and no reset.
+func cuttableBackend(t *testing.T, name string) (url string, cut func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var silent atomic.Bool
+	var mu sync.Mutex
+	var conns []net.Conn
+	serve := func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			if silent.Load() {
+				return // keep the connection open, answer nothing
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+fmt.Sprint(len(name))+"\r\n\r\n"+name)
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String(), func() { silent.Store(true) }
+}
+
+// TestHostCutOffUnderLoad: a backend goes silent mid-load (no RST, no
+// answer). Idempotent requests stuck on it are retried elsewhere after the
+// read timeout; no client sees an error.
+func TestHostCutOffUnderLoad(t *testing.T) {
+	aURL, cut := cuttableBackend(t, "a")
+	b := namedBackend(t, "b")
+	cfg := Config{Backends: []Backend{{URL: aURL}, {URL: b.URL}}}
+	cfg.ReadTimeout = Duration(300 * time.Millisecond)
+	p, url := startProxy(t, cfg)
+	stop := make(chan struct{})
+	total, failed, wait := load(t, url, 4, false, stop)
+	time.Sleep(400 * time.Millisecond)
+	cut()
+	time.Sleep(1600 * time.Millisecond)
+	close(stop)
+	wait()
+	if failed.Load() != 0 || total.Load() == 0 {
+		t.Errorf("got %d failed of %d requests; want 0 failed", failed.Load(), total.Load())
+	}
+	if f := p.state.Load().backends[0].failures.Load(); f == 0 {
+		t.Errorf("silent backend failures: got 0; want some (the cut was not exercised)")
 	}
 }

@@ -5,15 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
-
-// copyBufs holds the buffers that stream bodies through the proxy, so a
-// 1 GiB body costs one 32 KiB buffer, not 1 GiB of heap.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // clientBody reads a request body from the client, renewing the client
 // connection's read deadline before each read: a slow client gets
@@ -32,8 +27,8 @@ func (b *clientBody) Read(p []byte) (int, error) {
 // sendStream copies the streamed request body to c, chunk-encoding it (with
 // the client's trailers) when the client sent it chunked.
 func (x *exchange) sendStream(c *upConn) error {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	bp := x.p.bufs.Get().(*[]byte)
+	defer x.p.bufs.Put(bp)
 	buf := *bp
 	for {
 		n, rerr := x.stream.Read(buf)
@@ -52,7 +47,7 @@ func (x *exchange) sendStream(c *upConn) error {
 		if rerr != nil {
 			// The client failed: nothing to retry, nobody to answer.
 			x.ctx.SetConnectionClose()
-			return fmt.Errorf("%w: read client body: %w", errNotRetryable, rerr)
+			return fmt.Errorf("%w: %w: %w", errNotRetryable, errClientBody, rerr)
 		}
 	}
 	if !x.chunked {

@@ -12,7 +12,8 @@ import (
 // isUpgrade reports a protocol upgrade request (WebSocket).
 func isUpgrade(ctx *fasthttp.RequestCtx) bool {
 	h := &ctx.Request.Header
-	return len(h.Peek("Upgrade")) > 0 && listedIn(headerValue(h.RawHeaders(), "Connection"), []byte("Upgrade"))
+	raw := h.RawHeaders()
+	return len(headerValue(raw, "Upgrade")) > 0 && listedIn(headerValue(raw, "Connection"), []byte("Upgrade"))
 }
 
 // upgrade tunnels an upgrade request: it connects to the backend (sticky
@@ -51,6 +52,8 @@ func (p *Proxy) upgrade(x *exchange) {
 		return
 	}
 	head := appendRequestHead(nil, ctx, -2, true)
+	x.backend.requests.Add(1)
+	ctx.Response.SetStatusCode(fasthttp.StatusSwitchingProtocols) // for the log; the backend answers
 	p.logAccess(ctx, x.backend, 0)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(client net.Conn) {

@@ -130,14 +130,15 @@ timed() {
 # lab_hosts_clean N fails unless no stickyform file or listener is left on
 # lab hosts 1..N (checked in parallel).
 lab_hosts_clean() {
-	local n=$1 i dir
+	local n=$1 i dir pids=()
 	dir=$(mktemp -d)
 	for ((i = 1; i <= n; i++)); do
 		# Files of the remote layout, and any listener but sshd (the hosts
 		# share the machine's pid namespace, so ports, not processes).
 		lab_ssh "$i" 'ls /opt/stickyform/bin/stickyform /etc/stickyform/*.json /run/stickyform/*.pid 2>/dev/null; ss -Hltn | grep -v ":22\b" || true' >"$dir/$i" 2>&1 &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}"
 	for ((i = 1; i <= n; i++)); do
 		if [[ -s $dir/$i ]]; then
 			log "$(lab_host_name "$i") is not clean: $(cat "$dir/$i")"

@@ -16,13 +16,14 @@ func runApply(e *env, args []string) error {
 	var rf runFlags
 	rf.register(fs)
 	autoApprove := fs.Bool("auto-approve", false, "apply without asking for confirmation")
+	destroy := fs.Bool("destroy", false, "destroy everything, as `stickyform destroy`")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	switch len(pos) {
 	case 0:
-		return planAndApply(e, &cf, &rf, *autoApprove, false)
+		return planAndApply(e, &cf, &rf, *autoApprove, *destroy)
 	case 1:
 		return applySaved(e, &rf, pos[0])
 	}

@@ -19,7 +19,7 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.vars, "var", "set a variable: -var 'name=value' (repeatable)")
-	fs.Var(&f.varFiles, "var-file", "load variables from a .hcl/.tfvars file (repeatable)")
+	fs.Var(&f.varFiles, "var-file", "load variables from a file of name = value lines, e.g. prod.sfvars, or a .json object (repeatable)")
 }
 
 // loadConfig loads the configuration of e.dir, printing diagnostics

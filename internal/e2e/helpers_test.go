@@ -56,11 +56,12 @@ func newTier(t *testing.T) *tier {
 	return &tier{t: t, lab: l, dir: dir, bin: bin}
 }
 
-// buildBinary builds stickyform (static) into a temp dir.
+// buildBinary builds stickyform into a temp dir as `make build` does
+// (static, stripped), so timings match what users get.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "stickyform")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/stickyform/stickyform/cmd/stickyform")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "github.com/stickyform/stickyform/cmd/stickyform")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build stickyform: %v\n%s", err, b)
@@ -90,6 +91,23 @@ func (tr *tier) runIn(stdin *strings.Reader, args ...string) (string, error) {
 	defer cancel()
 	err := cli.Run(ctx, full, stdin, &out, &out)
 	return out.String(), err
+}
+
+// runBinary runs the built stickyform as its own process, as a user
+// would, and returns its output and how long it took.
+func (tr *tier) runBinary(t *testing.T, args ...string) (string, time.Duration) {
+	t.Helper()
+	full := append([]string{"-chdir", tr.dir}, args...)
+	full = append(full, tr.labVars()...)
+	cmd := exec.Command(tr.bin, full...)
+	cmd.Env = append(os.Environ(), engine.BinaryEnv+"="+tr.bin)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("stickyform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), took
 }
 
 // mustRun runs the CLI and fails the test on error.

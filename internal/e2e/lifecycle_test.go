@@ -26,9 +26,8 @@ func TestLifecycle(t *testing.T) {
 	tr := newTier(t)
 
 	t.Run("cold apply serves sticky sessions", func(t *testing.T) {
-		start := time.Now()
-		out := tr.mustRun("apply", "-auto-approve")
-		t.Logf("cold apply took %s", time.Since(start))
+		out, took := tr.runBinary(t, "apply", "-auto-approve")
+		t.Logf("cold apply (stickyform apply -auto-approve, own process) took %s", took)
 		if !strings.Contains(out, "Apply complete! Resources: 5 added, 0 changed, 0 destroyed.") {
 			t.Fatalf("apply output:\n%s\nwant 5 added", out)
 		}
@@ -52,11 +51,10 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("second plan has no changes and apply uploads nothing", func(t *testing.T) {
-		start := time.Now()
-		out, err := tr.run("plan", "-detailed-exitcode")
-		t.Logf("no-op plan took %s", time.Since(start))
-		if err != nil || !strings.Contains(out, "No changes.") {
-			t.Fatalf("plan: %v\n%s\nwant No changes. and exit 0", err, out)
+		out, took := tr.runBinary(t, "plan", "-detailed-exitcode")
+		t.Logf("no-op plan (stickyform plan, own process) took %s", took)
+		if !strings.Contains(out, "No changes.") {
+			t.Fatalf("plan:\n%s\nwant No changes. and exit 0", out)
 		}
 		out = tr.mustRun("apply", "-auto-approve")
 		if strings.Contains(out, "Uploading") || !strings.Contains(out, "No changes.") {
@@ -161,6 +159,29 @@ func TestLifecycle(t *testing.T) {
 		}
 		if drift, err := r.Drift(ctx, loadConfig(t, tr)); err != nil || len(drift) != 0 {
 			t.Errorf("Drift after restoring: got %v, %v; want none", drift, err)
+		}
+	})
+
+	t.Run("verify's controls reconnect after a network cut", func(t *testing.T) {
+		ctx := context.Background()
+		r := connect(t, tr)
+		if err := tr.lab.CutHost("server4"); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := r.Start(cctx, "app.tomcat2") // the connection dies while cut
+		cancel()
+		if rerr := tr.lab.RestoreHost("server4"); rerr != nil {
+			t.Fatal(rerr)
+		}
+		if err == nil {
+			t.Fatal("control of a cut host: got no error")
+		}
+		if err := r.Start(ctx, "app.tomcat2"); err != nil {
+			t.Fatalf("Start after the host came back: %v; want a fresh connection", err)
+		}
+		if drift, err := r.Drift(ctx, loadConfig(t, tr)); err != nil || len(drift) != 0 {
+			t.Errorf("Drift after the cut: got %v, %v; want none", drift, err)
 		}
 	})
 

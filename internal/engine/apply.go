@@ -31,7 +31,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (ApplyResult, error) {
 		return ApplyResult{}, fmt.Errorf("%w: it was made from state %s serial %d, the state is now %s serial %d; run plan again",
 			ErrStalePlan, orNone(p.Lineage), p.Serial, orNone(e.state.Lineage), e.state.Serial)
 	}
-	if !p.HasChanges() && !p.Destroy && (p.Partial || outputsEqual(p.Outputs, e.state.Outputs)) {
+	if !p.HasChanges() && !p.Destroy && (p.Partial || outputsEqual(p.Outputs, e.state.Outputs)) && !hostsChanged(p, e.state) {
 		return ApplyResult{}, nil // nothing to do, not even a state write
 	}
 	hosts := make([]*HostState, 0, len(p.Hosts))
@@ -94,6 +94,21 @@ func jsonEqual(a, b []byte) bool {
 		return bytes.Equal(a, b)
 	}
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// hostsChanged reports whether the configuration now reaches a host of
+// the state differently (user, key file, port...): worth a state write
+// even when no agent changes.
+func hostsChanged(p *Plan, st *State) bool {
+	for _, c := range p.Changes {
+		if c.After == nil {
+			continue
+		}
+		if old := st.Host(c.After.Host.Name); old == nil || *old != *c.After.Host {
+			return true
+		}
+	}
+	return false
 }
 
 func orNone(s string) string {

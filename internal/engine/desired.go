@@ -28,10 +28,21 @@ type Resource struct {
 	ConfigSHA256 string          `json:"config_sha256"`
 	// Dependencies are the addresses of the resources this one uses.
 	Dependencies []string `json:"dependencies,omitempty"`
-	// Settle is how long to wait after restarting this resource before
-	// the next rolling restart, so the proxies in front of it have seen
-	// it healthy again (their health check's rise × interval).
+	// Frontends are the proxies in front of this app. After it restarts,
+	// a rolling restart waits until each reports it up again before the
+	// next member goes down.
+	Frontends []Frontend `json:"frontends,omitempty"`
+	// Settle is what that wait falls back to when a proxy cannot be
+	// asked: the longest health check rise × interval, plus one interval.
 	Settle time.Duration `json:"settle,omitempty"`
+}
+
+// Frontend is a proxy in front of an app, and the app's URL there.
+type Frontend struct {
+	Proxy string `json:"proxy"` // "proxy.lb"
+	Host  string `json:"host"`
+	Role  string `json:"role"` // "proxy-lb"
+	URL   string `json:"url"`  // the backend URL in the proxy's config
 }
 
 // RoleName is the resource's name on its host: "<kind>-<name>".
@@ -178,8 +189,8 @@ func modelDependencies(cfg *hclspec.Config, r *Resource) []string {
 	return deps
 }
 
-// setSettle gives each app the longest time a proxy in front of it needs
-// to see it healthy again after a restart.
+// setSettle records the proxies in front of each app, and the longest
+// time one of them needs to see it healthy again after a restart.
 func setSettle(cfg *hclspec.Config, rs []*Resource) {
 	byAddr := map[string]*Resource{}
 	for _, r := range rs {
@@ -189,9 +200,13 @@ func setSettle(cfg *hclspec.Config, rs []*Resource) {
 		hc := p.HealthCheck
 		settle := time.Duration(hc.Rise+1) * hc.Interval
 		for _, b := range p.Backends {
-			if r := byAddr[b.Addr()]; r != nil && settle > r.Settle {
-				r.Settle = settle
+			r := byAddr[b.Addr()]
+			if r == nil {
+				continue
 			}
+			r.Settle = max(r.Settle, settle)
+			r.Frontends = append(r.Frontends, Frontend{Proxy: p.Addr(), Host: p.Host.Name,
+				Role: "proxy-" + p.Name, URL: "http://" + b.Endpoint()})
 		}
 	}
 }

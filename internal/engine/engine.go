@@ -63,6 +63,8 @@ type Engine struct {
 
 	mu    sync.Mutex
 	conns map[string]conn
+
+	packed packed // gzipped builds, shared by the hosts' uploads
 }
 
 // Open takes the state lock of opts.Dir and loads the state.
@@ -146,6 +148,18 @@ func (e *Engine) connect(ctx context.Context, hosts []*HostState) error {
 	return nil
 }
 
+// redial replaces the connection to h with a new one.
+func (e *Engine) redial(ctx context.Context, h *HostState) error {
+	e.mu.Lock()
+	old := e.conns[h.Name]
+	delete(e.conns, h.Name)
+	e.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return e.connect(ctx, []*HostState{h})
+}
+
 func (e *Engine) conn(host string) conn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -202,6 +216,7 @@ func (e *Engine) plan(ctx context.Context, desired []*Resource) (*Plan, error) {
 			return nil, err
 		}
 	}
+	e.prefetch(p)
 	return p, nil
 }
 

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/stickyform/stickyform/hclspec"
+	"github.com/stickyform/stickyform/provisioner"
 )
 
 // ConnectOptions configures Connect.
@@ -60,7 +62,7 @@ func (r *Remote) Stop(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	return r.e.ctl(ctx, d.Host.Name, "stop", d.RoleName())
+	return r.ctl(ctx, d, "stop")
 }
 
 // Start starts the agent of resource addr again and waits until healthy.
@@ -69,7 +71,7 @@ func (r *Remote) Start(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	return r.e.ctl(ctx, d.Host.Name, "start", d.RoleName())
+	return r.ctl(ctx, d, "start")
 }
 
 // Reload makes the agent of resource addr re-read its config (SIGHUP).
@@ -78,7 +80,22 @@ func (r *Remote) Reload(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	return r.e.ctl(ctx, d.Host.Name, "reload", d.RoleName())
+	return r.ctl(ctx, d, "reload")
+}
+
+// ctl runs a ctl action for d. verify cuts hosts off the network, which
+// kills their connections; a command that could not run (no exit status)
+// is retried once on a fresh connection.
+func (r *Remote) ctl(ctx context.Context, d *Resource, action string) error {
+	err := r.e.ctl(ctx, d.Host.Name, action, d.RoleName())
+	var exit *provisioner.ExitError
+	if err == nil || errors.As(err, &exit) || ctx.Err() != nil {
+		return err
+	}
+	if rerr := r.e.redial(ctx, d.Host); rerr != nil {
+		return fmt.Errorf("%w (reconnect: %v)", err, rerr)
+	}
+	return r.e.ctl(ctx, d.Host.Name, action, d.RoleName())
 }
 
 // Drift refreshes the hosts and plans cfg against them and the state in
@@ -94,6 +111,15 @@ func (r *Remote) Drift(ctx context.Context, cfg *hclspec.Config) ([]string, erro
 		return nil, err
 	}
 	p, err := r.e.plan(ctx, desired)
+	if err != nil && ctx.Err() == nil {
+		// A connection may have died with a cut host: retry once anew.
+		for _, h := range planHosts(desired, st) {
+			if rerr := r.e.redial(ctx, h); rerr != nil {
+				return nil, fmt.Errorf("%w (reconnect: %v)", err, rerr)
+			}
+		}
+		p, err = r.e.plan(ctx, desired)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,3 +113,26 @@ func TestLockContention(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestBinaryForArch(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "stickyform")
+	os.WriteFile(self, []byte("native"), 0o755)
+	os.WriteFile(self+"-linux-arm64", []byte("arm"), 0o755)
+	b := newBinaries(self)
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+		os.WriteFile(self+"-linux-amd64", []byte("amd"), 0o755)
+	}
+	if path, sum, err := b.forArch(runtime.GOARCH); err != nil || path != self || sum == "" {
+		t.Errorf("native arch: got %q %q %v; want the binary itself", path, sum, err)
+	}
+	if path, _, err := b.forArch(other); err != nil || path != self+"-linux-"+other {
+		t.Errorf("%s: got %q %v; want the build beside the binary", other, path, err)
+	}
+	_, _, err := b.forArch("riscv64")
+	if err == nil || !strings.Contains(err.Error(), "linux/riscv64") || !strings.Contains(err.Error(), "make build") {
+		t.Errorf("missing build: got %v; want an error naming the arch and how to build it", err)
+	}
+}

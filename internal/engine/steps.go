@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -49,8 +50,7 @@ func (a *applier) prepareNode(hp *HostPlan) *node {
 		}
 		v := verbs{"Uploading stickyform" + size, "uploading", "Upload complete"}
 		return a.out.track("host."+name, "", v, func() error {
-			_, err := a.e.conn(name).Upload(ctx, path, remoteBinary, 0o755, nil)
-			return err
+			return a.uploadBinary(ctx, a.e.conn(name), path, sum)
 		})
 	}}
 }
@@ -114,21 +114,49 @@ func (a *applier) doChange(ctx context.Context, c *Change) error {
 }
 
 // rollingRestart restarts one agent at a time; after each, while more
-// restarts wait, it lets the proxies in front see the agent healthy
-// again (Settle) before the next one goes down.
+// restarts wait, it waits until the proxies in front take the agent back
+// before the next one goes down.
 func (a *applier) rollingRestart(ctx context.Context, c *Change) error {
 	a.restartMu.Lock()
 	defer a.restartMu.Unlock()
 	err := a.e.ctl(ctx, c.After.Host.Name, "restart", c.After.RoleName())
 	left := a.pending.Add(-1)
-	if err == nil && left > 0 && c.After.Settle > 0 {
-		a.out.printf("%s: waiting %s for the proxies to see it healthy before the next restart\n", c.Addr, c.After.Settle)
-		select {
-		case <-time.After(c.After.Settle):
-		case <-ctx.Done():
-		}
+	if err == nil && left > 0 {
+		a.waitFrontends(ctx, c)
 	}
 	return err
+}
+
+// waitFrontends asks each proxy in front of c's app (on the proxy's
+// host) until it reports the app up. A proxy that cannot be asked (not
+// deployed yet, or an older agent) costs a fixed wait instead.
+func (a *applier) waitFrontends(ctx context.Context, c *Change) {
+	for _, fe := range c.After.Frontends {
+		cn := a.e.conn(fe.Host)
+		a.stateMu.Lock()
+		deployed := a.e.state.Resource(fe.Proxy) != nil
+		a.stateMu.Unlock()
+		if cn != nil && deployed {
+			cmd := fmt.Sprintf("%s agent ctl wait-backend -wait %s -backend %s %s", remoteBinary, healthWait, fe.URL, fe.Role)
+			_, err := cn.Run(ctx, cmd, nil)
+			if err == nil {
+				continue
+			}
+			a.out.printf("%s: %s did not confirm it is back (%v)\n", c.Addr, fe.Proxy, firstLine(err))
+		}
+		if c.After.Settle > 0 {
+			a.out.printf("%s: waiting %s for %s to see it healthy\n", c.Addr, c.After.Settle, fe.Proxy)
+			select {
+			case <-time.After(c.After.Settle):
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
 
 // purgeNode removes stickyform's layout from a host left without

@@ -53,7 +53,14 @@ func (u *upper) ensureHost(hs *hostState, clientPub ssh.PublicKey) (ssh.PublicKe
 		return nil, err
 	}
 	if !hs.Holder.alive() {
-		if err := stop([]proc{hs.SSHD}, 2*time.Second); err != nil {
+		// Whatever still runs in the namespace (an sshd of a lab whose
+		// state was lost) lives in a stale mount namespace and holds port
+		// 22: it goes before the new holder comes.
+		stale, err := procsInNetns(netnsPath(hs.Netns))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", hs.Name, err)
+		}
+		if err := stop(append(stale, hs.SSHD), 2*time.Second); err != nil {
 			return nil, err
 		}
 		hs.SSHD = proc{}

@@ -84,11 +84,21 @@ func TestLifecycle(t *testing.T) {
 		assertDown(t, ctx, pids)
 	})
 
-	t.Run("down without a state file", func(t *testing.T) {
+	t.Run("up and down without a state file", func(t *testing.T) {
 		if _, _, err := lab.Up(ctx, lab.Options{Hosts: 2}); err != nil {
 			t.Fatal(err)
 		}
-		pids := netnsPIDs(t, l.Hosts[:2])
+		stale := netnsPIDs(t, l.Hosts[:2])
+		if err := os.Remove(filepath.Join(l.Dir, "state.json")); err != nil {
+			t.Fatal(err)
+		}
+		// The namespaces are still there, with an sshd holding port 22.
+		l2, _, err := lab.Up(ctx, lab.Options{Hosts: 2})
+		if err != nil {
+			t.Fatalf("Up over a lab without state: %v", err)
+		}
+		assertStatus(t, l2, "server2 up, server3 up")
+		pids := append(stale, netnsPIDs(t, l.Hosts[:2])...)
 		if err := os.Remove(filepath.Join(l.Dir, "state.json")); err != nil {
 			t.Fatal(err)
 		}

@@ -53,17 +53,20 @@ func StatusMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // CtlMain is `stickyform agent ctl ACTION [-wait D] NAME...`, how the
 // engine changes a host in one command: ACTION is start, stop, restart,
-// reload, remove, wait (for health) or purge (remove the layout when no
-// role is left). With -wait, start/restart/reload wait for health too.
+// reload, remove, wait (for health), wait-backend (-backend URL: until
+// the proxy role reports that backend up) or purge (remove the layout
+// when no role is left). With -wait, start/restart/reload wait for
+// health too.
 func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|purge [-wait D] NAME...")
+		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|wait-backend|purge [-wait D] [-backend URL] NAME...")
 	}
 	action := args[0]
 	fs := flag.NewFlagSet("ctl "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	h := DetectHost()
 	wait := fs.Duration("wait", 0, "after start/restart/reload, wait this long for the role to be healthy")
+	backend := fs.String("backend", "", "with wait-backend: the backend URL the proxy role must report up")
 	fs.StringVar(&h.Binary, "binary", h.Binary, "the stickyform binary the roles run")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -78,6 +81,12 @@ func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	for _, name := range fs.Args() {
+		if action == "wait-backend" {
+			if err := h.WaitBackendUp(ctx, name, *backend, max(*wait, time.Second)); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := h.ctl(ctx, action, name, *wait); err != nil {
 			return err
 		}

@@ -20,8 +20,9 @@ type Host struct {
 	// Binary is the stickyform executable the roles run. If empty,
 	// DefaultBinary.
 	Binary string
-	// ConfigDir, RunDir, LogDir and UnitDir default to the remote layout.
-	ConfigDir, RunDir, LogDir, UnitDir string
+	// ConfigDir, RunDir, LogDir, UnitDir and StateDir default to the
+	// remote layout.
+	ConfigDir, RunDir, LogDir, UnitDir, StateDir string
 	// Systemd selects systemd units instead of the supervisor.
 	Systemd bool
 }
@@ -48,6 +49,9 @@ func (h Host) withDefaults() Host {
 	}
 	if h.UnitDir == "" {
 		h.UnitDir = DefaultUnitDir
+	}
+	if h.StateDir == "" {
+		h.StateDir = DefaultStateDir
 	}
 	return h
 }

@@ -41,7 +41,7 @@ type RoleStatus struct {
 func (h Host) Status(ctx context.Context) Status {
 	h = h.withDefaults()
 	st := Status{Version: version.Version, Arch: runtime.GOARCH, Systemd: h.Systemd}
-	st.BinarySHA256, _ = FileSHA256(h.Binary)
+	st.BinarySHA256, _ = h.binarySHA256()
 	names := h.roleNames()
 	st.Roles = make([]RoleStatus, len(names))
 	var wg sync.WaitGroup

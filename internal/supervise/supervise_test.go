@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +91,7 @@ func TestRunRefusesSecondSupervisor(t *testing.T) {
 func testHost(t *testing.T) (Host, string, string) {
 	dir := t.TempDir()
 	h := Host{Binary: os.Args[0], ConfigDir: filepath.Join(dir, "etc"), RunDir: filepath.Join(dir, "run"),
-		LogDir: filepath.Join(dir, "log"), UnitDir: filepath.Join(dir, "units")}
+		LogDir: filepath.Join(dir, "log"), UnitDir: filepath.Join(dir, "units"), StateDir: filepath.Join(dir, "lib")}
 	if err := os.MkdirAll(h.ConfigDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +250,68 @@ func TestUnitFile(t *testing.T) {
 	}
 	if _, err := h.unitFile("bogus"); err == nil {
 		t.Error("unit file for a bad role name: got no error")
+	}
+}
+
+func TestBinaryHashFollowsReplacement(t *testing.T) {
+	dir := t.TempDir()
+	h := Host{Binary: filepath.Join(dir, "stickyform"), StateDir: filepath.Join(dir, "lib")}.withDefaults()
+	write := func(content string) string {
+		if err := writeFileAtomic(h.Binary, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		sum, _ := FileSHA256(h.Binary)
+		return sum
+	}
+	for i, content := range []string{"v1", "v2", "v2 but longer"} {
+		want := write(content)
+		for range 2 { // the second answer comes from the cache
+			got, err := h.binarySHA256()
+			if err != nil || got != want {
+				t.Fatalf("binary %d: got %q, %v; want %q", i, got, err, want)
+			}
+		}
+	}
+	// Rewritten in place (same inode, same size): the cache must not answer.
+	if err := os.WriteFile(h.Binary, []byte("v3 but longer"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := FileSHA256(h.Binary)
+	if got, _ := h.binarySHA256(); got != want {
+		t.Errorf("after an in-place write: got %q; want %q", got, want)
+	}
+}
+
+func TestWaitBackendUp(t *testing.T) {
+	backends := `{"backends":[{"url":"http://10.0.0.1:8080","up":false},{"url":"http://10.0.0.2:8080","up":true}]}`
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, backends)
+	}))
+	defer admin.Close()
+	dir := t.TempDir()
+	h := Host{ConfigDir: dir}
+	cfg := fmt.Sprintf(`{"listen":"127.0.0.1:1","admin_listen":%q}`, strings.TrimPrefix(admin.URL, "http://"))
+	os.WriteFile(h.ConfigFile("proxy-lb"), []byte(cfg), 0o600)
+	ctx := context.Background()
+	tests := []struct {
+		url     string
+		wantErr string
+	}{
+		{"http://10.0.0.2:8080", ""},
+		{"http://10.0.0.2:8080/", ""},
+		{"http://10.0.0.1:8080", "still reports it down"},
+		{"http://10.0.0.9:8080", "lists no backend"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := h.WaitBackendUp(ctx, "proxy-lb", tt.url, 300*time.Millisecond)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("got %v; want error containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -38,14 +38,13 @@ const probeAttrs = 3
 // must still be intact.
 func (r *runner) withFault(ctx context.Context, plan func(*user, *Session) (fault, error)) Result {
 	return r.underLoad(ctx, func(ctx context.Context, out *outcome) {
-		if r.routes == nil {
-			routes, st, err := r.discover(ctx)
+		if r.routes == nil { // run without the sticky scenario before it
+			_, st, err := r.waitInRotation(ctx)
 			out.stats.add(st)
 			if err != nil {
 				out.fail("%v", err)
 				return
 			}
-			r.routes = routes
 		}
 		p, s, err := r.probe(ctx, out)
 		if err != nil {

@@ -114,6 +114,7 @@ func independentCut(t *testing.T, c *classic) {
 	var mu sync.Mutex
 	var failures []string
 	servers := map[string]int{}
+	var worst time.Duration
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -124,8 +125,10 @@ func independentCut(t *testing.T, c *classic) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
+			start := time.Now()
 			s, err := u.do(http.MethodGet, "/api/session", "")
 			mu.Lock()
+			worst = max(worst, time.Since(start))
 			switch {
 			case err != nil:
 				failures = append(failures, err.Error())
@@ -162,7 +165,7 @@ func independentCut(t *testing.T, c *classic) {
 	}
 	close(stop)
 	<-done
-	t.Logf("cut %s (app %s): answers per server %v, failures %d", host, first.Server, servers, len(failures))
+	t.Logf("cut %s (app %s): answers per server %v, failures %d, worst latency %s", host, first.Server, servers, len(failures), worst.Round(time.Millisecond))
 	if len(failures) > 0 {
 		t.Errorf("%d failed or wrong answers while %s was cut; first: %s", len(failures), host, failures[0])
 	}
