@@ -33,11 +33,13 @@ deps:
 	  else echo "not root: cannot install$$missing (tests that need them will skip)"; fi; \
 	fi
 
-# fuzz runs the config loader's fuzz target for FUZZTIME (its seed corpus
-# in hclspec/testdata/fuzz runs under plain go test as well).
+# fuzz runs the config loader's and the cache protocol's fuzz targets for
+# FUZZTIME each (their seed corpora in */testdata/fuzz run under plain go
+# test as well).
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -parallel 1 ./hclspec
+	$(GO) test -run '^$$' -fuzz FuzzProtocol -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 ./agents/cache
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -5,19 +5,19 @@
 # (GOMAXPROCS=2, -memory-mb 64) on loopback, then runs the same memcaslap
 # load with value verification on every get (--verify=1.0) against each, in
 # interleaved rounds (alternating which goes first). Prints ops/s per round,
-# the means, the ratio agent/memcached and the verification failures, and
-# exits non-zero when any value failed verification. The last line is
-# machine readable:
+# the medians, the ratio agent/memcached (median of the per-round ratios)
+# and the verification failures, and exits non-zero when any value failed
+# verification. The last line is machine readable:
 #   RESULT cache-throughput <agent_ops> <memcached_ops> <ratio>
-# Knobs: ROUNDS (3), DURATION (5s), THREADS (2), CONCURRENCY (32),
+# Knobs: ROUNDS (5), DURATION (4s), THREADS (2), CONCURRENCY (32),
 # MEMORY_MB (64), STICKYFORM_BIN (use this binary instead of building).
 # Stops only what it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/sbin:/sbin
 
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-4s}
 THREADS=${THREADS:-2}
 CONCURRENCY=${CONCURRENCY:-32}
 MEMORY_MB=${MEMORY_MB:-64}
@@ -101,11 +101,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
   fi
 done
 
-read -r agent_ops mc_ops failures < <(awk '
-  { sum[$1] += $2; n[$1]++; fail += $3 }
-  END { printf "%d %d %d\n", sum["agent"] / n["agent"], sum["memcached"] / n["memcached"], fail }' "$work/results")
-ratio=$(awk -v a="$agent_ops" -v m="$mc_ops" 'BEGIN { printf "%.2f", (m > 0 ? a / m : 0) }')
-echo "mean: agent $agent_ops ops/s, memcached $mc_ops ops/s, ratio $ratio, verification failures $failures"
+# Each round runs the pair back to back, so its ratio cancels most of the
+# drift of a shared machine; the median over rounds ignores an outlier.
+read -r agent_ops mc_ops ratio failures < <(python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+agent = [int(r[1]) for r in rows if r[0] == "agent"]
+mc = [int(r[1]) for r in rows if r[0] == "memcached"]
+ratios = [a / m if m else 0 for a, m in zip(agent, mc)]
+fail = sum(int(r[2]) for r in rows)
+print(int(statistics.median(agent)), int(statistics.median(mc)), "%.2f" % statistics.median(ratios), fail)
+PY
+)
+echo "median: agent $agent_ops ops/s, memcached $mc_ops ops/s, ratio $ratio (median of per-round ratios), verification failures $failures"
 status=0
 if ((failures > 0)); then
   echo "bench/cache.sh: $failures values failed verification" >&2

@@ -105,6 +105,8 @@ var conformanceCases = []conformanceCase{
 		"STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE big2 0 1\r\nx\r\nEND\r\n"}}},
 	{"largest item that fits", []exchange{{"set L 0 0 1048516\r\n" + strings.Repeat("v", 1048516) + "\r\nset L 0 0 1048518\r\n" + strings.Repeat("v", 1048518) + "\r\n",
 		"STORED\r\nSERVER_ERROR object too large for cache\r\n"}}},
+	{"append past the item size limit", []exchange{{"set apl 0 0 1048000\r\n" + strings.Repeat("x", 1048000) + "\r\nappend apl 0 0 1000\r\n" + strings.Repeat("y", 1000) + "\r\nmg apl s\r\n",
+		"STORED\r\nNOT_STORED\r\nHD s1048000\r\n"}}},
 	{"value length past INT_MAX-2", []exchange{{"set k 0 0 2147483646\r\n", "CLIENT_ERROR bad command line format\r\n"}}},
 	{"version and verbosity", []exchange{{"verbosity 1\r\nverbosity 1 2 3\r\n", "OK\r\nERROR\r\n"}}},
 	{"flush_all", []exchange{{"set fl 0 0 1\r\nx\r\nflush_all\r\nget fl\r\nset fl 0 0 1\r\ny\r\nget fl\r\nflush_all abc\r\nflush_all 0\r\nflush_all -1\r\n",

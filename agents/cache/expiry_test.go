@@ -93,6 +93,9 @@ func TestExpiry(t *testing.T) {
 			if got := s.do("get k\r\n"); got != "END\r\n" {
 				t.Errorf("after %v: got %q; want it expired", tc.expired, got)
 			}
+			if st := statsOf(t, s); st["get_expired"] != "1" {
+				t.Errorf("get_expired: got %s; want 1", st["get_expired"])
+			}
 		})
 	}
 }
@@ -134,6 +137,9 @@ func TestFlushAllWithDelay(t *testing.T) {
 	s.expect("set mid 0 0 1\r\ny\r\nget old mid\r\n", "STORED\r\nVALUE old 0 1\r\nx\r\nVALUE mid 0 1\r\ny\r\nEND\r\n")
 	clk.Advance(1 * time.Second)
 	s.expect("get old mid\r\n", "END\r\n")
+	if st := statsOf(t, s); st["get_flushed"] != "2" {
+		t.Errorf("get_flushed: got %s; want 2", st["get_flushed"])
+	}
 	s.expect("set new 0 0 1\r\nz\r\nget new\r\n", "STORED\r\nVALUE new 0 1\r\nz\r\nEND\r\n")
 	clk.Advance(time.Hour)
 	s.expect("get new\r\n", "VALUE new 0 1\r\nz\r\nEND\r\n")

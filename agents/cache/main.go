@@ -113,7 +113,9 @@ func runBuiltin(ctx context.Context, cfg Config, log *slog.Logger) error {
 	limit := int64(cfg.MemoryMB) << 20
 	// Let the garbage collector work harder rather than let the heap grow
 	// far past the item limit: the process should stay near -memory-mb.
-	old := debug.SetMemoryLimit(limit + limit/8 + 24<<20)
+	// The headroom above the items is what the collector needs to run
+	// only now and then under a heavy write load.
+	old := debug.SetMemoryLimit(limit + max(limit/16, 8<<20) + 16<<20)
 	defer debug.SetMemoryLimit(old)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

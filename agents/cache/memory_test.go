@@ -150,7 +150,7 @@ func TestResidentMemoryStaysNearTheLimit(t *testing.T) {
 	fill(t, addr, "small", mb<<20, 10, 300)
 
 	peak := peakRSS(t, cmd.Process.Pid)
-	limit := int64(mb<<20) + int64(mb<<20)/4 + 40<<20
+	limit := int64(mb<<20) + int64(mb<<20)/4 + 32<<20
 	t.Logf("peak RSS %d MiB (at start %d MiB) for -memory-mb %d", peak>>20, base>>20, mb)
 	if peak > limit {
 		t.Errorf("peak RSS: got %d MiB; want at most %d MiB", peak>>20, limit>>20)

@@ -51,9 +51,9 @@ func (s *store) get(key []byte, touch bool, exptime int64) *item {
 	if touch {
 		sh.st.cmdTouch++
 	}
-	it := s.lookup(sh, key, now)
+	it, why := s.lookupState(sh, key, now)
 	if it == nil {
-		sh.st.getMisses++
+		sh.countMiss(why)
 		if touch {
 			sh.st.touchMisses++
 		}
@@ -94,7 +94,8 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 			res = resNotStored
 		}
 	case modeAppend, modePrepend:
-		if old == nil {
+		if old == nil || itemTotal(len(key), len(old.value())+len(it.value())) > s.maxItem {
+			// memcached refuses an append that outgrows -I the same way.
 			res = resNotStored
 		} else {
 			it = joined(old, it, mode == modeAppend)
@@ -259,9 +260,9 @@ func (s *store) metaGet(key []byte, touch bool, exptime int64) (snapshot, bool) 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.st.cmdGet++
-	it := s.lookup(sh, key, now)
+	it, why := s.lookupState(sh, key, now)
 	if it == nil {
-		sh.st.getMisses++
+		sh.countMiss(why)
 		return snapshot{}, false
 	}
 	sh.st.getHits++

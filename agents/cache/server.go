@@ -81,7 +81,7 @@ func NewServer(cfg ServerConfig) *Server {
 	now := cfg.Now
 	s := &Server{
 		cfg:   cfg,
-		st:    newStore(cfg.MemoryBytes, func() int64 { return now().Unix() }),
+		st:    newStore(cfg.MemoryBytes, cfg.MaxItemSize, func() int64 { return now().Unix() }),
 		start: now(),
 		log:   cfg.Logger,
 		lns:   map[net.Listener]struct{}{},
@@ -126,11 +126,14 @@ func (s *Server) Serve(ln net.Listener) error {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
+			s.log.Error("accept failed", "err", err)
 			return err
 		}
 		if s.currConns.Load() >= int64(s.cfg.MaxConns) {
 			// memcached's own words when it is over -c.
-			s.rejected.Add(1)
+			if s.rejected.Add(1) == 1 {
+				s.log.Warn("connection limit reached; refusing connections", "max_conns", s.cfg.MaxConns)
+			}
 			io.WriteString(nc, "ERROR Too many open connections\r\n")
 			nc.Close()
 			continue
@@ -212,7 +215,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{
 		srv: s,
 		st:  s.st,
-		nc:  nc,
 		r:   bufio.NewReaderSize(nc, readBufSize),
 		w:   bufio.NewWriterSize(nc, writeBufSize),
 	}

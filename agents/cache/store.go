@@ -18,6 +18,7 @@ type store struct {
 	seed    maphash.Seed
 	base    time.Time // origin of clock()
 	limit   int64
+	maxItem int // largest item (itemTotal), for append and prepend
 	now     func() int64
 	used    atomic.Int64
 	cursor  atomic.Uint32 // next shard to evict from
@@ -47,8 +48,8 @@ type shardStats struct {
 	evictions, reclaimed, expiredUnfetched     int64
 }
 
-func newStore(limit int64, now func() int64) *store {
-	s := &store{seed: maphash.MakeSeed(), base: time.Now(), limit: limit, now: now}
+func newStore(limit int64, maxItem int, now func() int64) *store {
+	s := &store{seed: maphash.MakeSeed(), base: time.Now(), limit: limit, maxItem: maxItem, now: now}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*item)
 	}
@@ -64,28 +65,63 @@ func (s *store) shardFor(key []byte) *shard {
 	return &s.shards[maphash.Bytes(s.seed, key)%nShards]
 }
 
+// Reasons an item is no longer visible.
+const (
+	alive = iota
+	expired
+	flushed
+)
+
+// state reports whether it is alive, expired or flushed at time now.
+func (s *store) state(it *item, now int64) int {
+	if it.exptime != 0 && it.exptime <= now {
+		return expired
+	}
+	if f := s.flushAt.Load(); f != 0 && f <= now && it.time < f {
+		return flushed
+	}
+	return alive
+}
+
 // dead reports whether it has expired or been flushed at time now.
 func (s *store) dead(it *item, now int64) bool {
-	if it.exptime != 0 && it.exptime <= now {
-		return true
-	}
-	f := s.flushAt.Load()
-	return f != 0 && f <= now && it.time < f
+	return s.state(it, now) != alive
 }
 
 // lookup returns the live item for key, unlinking it when it is dead.
 // The caller holds sh.mu.
 func (s *store) lookup(sh *shard, key []byte, now int64) *item {
+	it, _ := s.lookupState(sh, key, now)
+	return it
+}
+
+// lookupState is lookup that also says why a present item was not live,
+// for the get_expired and get_flushed counters.
+func (s *store) lookupState(sh *shard, key []byte, now int64) (*item, int) {
 	it := sh.m[string(key)]
 	if it == nil {
-		return nil
+		return nil, alive
 	}
-	if s.dead(it, now) {
+	if st := s.state(it, now); st != alive {
 		s.unlink(sh, it)
 		sh.st.reclaimed++
-		return nil
+		if !it.fetched {
+			sh.st.expiredUnfetched++
+		}
+		return nil, st
 	}
-	return it
+	return it, alive
+}
+
+// countMiss counts a get miss and why it missed.
+func (sh *shard) countMiss(why int) {
+	sh.st.getMisses++
+	switch why {
+	case expired:
+		sh.st.getExpired++
+	case flushed:
+		sh.st.getFlushed++
+	}
 }
 
 // link makes it the newest item of sh, replacing old (which may be nil).

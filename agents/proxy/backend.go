@@ -77,7 +77,7 @@ func (b *backend) dial(timeout time.Duration) (*upConn, error) {
 		return nil, err
 	}
 	b.conns.Add(1)
-	c := &upConn{Conn: newLazyConn(nc), b: b}
+	c := &upConn{Conn: newRawConn(nc), b: b}
 	c.br = bufio.NewReaderSize(c, 16<<10)
 	c.bw = bufio.NewWriterSize(c.Conn, 16<<10)
 	return c, nil

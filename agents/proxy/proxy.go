@@ -124,6 +124,7 @@ func (p *Proxy) dropRemoved(old, cur *state) {
 // requests in flight finish (up to drain) and returns.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
 	cfg := p.state.Load().cfg
+	ln = rawListener{ln}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {

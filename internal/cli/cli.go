@@ -134,7 +134,7 @@ func runHelp(e *env, _ []string) error {
 	sort.SliceStable(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	fmt.Fprint(e.stdout, "Usage: stickyform [global options] <command> [options]\n\nCommands:\n")
 	for _, c := range cmds {
-		fmt.Fprintf(e.stdout, "  %-10s %s\n", c.name, c.synopsis)
+		fmt.Fprintf(e.stdout, "  %-13s %s\n", c.name, c.synopsis)
 	}
 	fmt.Fprint(e.stdout, "\nGlobal options:\n  -chdir=DIR  work on the *.hcl files of DIR\n  -no-color   plain output\n  -version    print the version\n\nRun 'stickyform <command> -h' for a command's options.\n")
 	return nil

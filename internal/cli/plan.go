@@ -37,7 +37,7 @@ func runPlan(e *env, args []string) error {
 	if *jsonOut {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
+		if err := enc.Encode(p.Redacted()); err != nil {
 			return err
 		}
 	} else {

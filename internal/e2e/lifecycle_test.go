@@ -111,7 +111,17 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("plan:\n%s\nwant %q", out, want)
 			}
 		}
-		tr.mustRun("apply", "-auto-approve")
+		out, err = tr.runIn(strings.NewReader("no\n"), "apply")
+		if err == nil || !strings.Contains(out, "Only 'yes' will be accepted") || !strings.Contains(out, "Apply cancelled.") {
+			t.Errorf("apply answered no: got %v\n%s\nwant it to ask and cancel", err, out)
+		}
+		if out := tr.mustRun("plan"); !strings.Contains(out, "2 to change") {
+			t.Errorf("plan after a cancelled apply:\n%s\nwant the drift still there", out)
+		}
+		out, err = tr.runIn(strings.NewReader("yes\n"), "apply")
+		if err != nil || !strings.Contains(out, "0 added, 2 changed, 0 destroyed") {
+			t.Errorf("apply answered yes: got %v\n%s\nwant the drift repaired", err, out)
+		}
 		if out := tr.mustRun("plan"); !strings.Contains(out, "No changes.") {
 			t.Errorf("plan after repair:\n%s\nwant No changes.", out)
 		}
@@ -159,29 +169,6 @@ func TestLifecycle(t *testing.T) {
 		}
 		if drift, err := r.Drift(ctx, loadConfig(t, tr)); err != nil || len(drift) != 0 {
 			t.Errorf("Drift after restoring: got %v, %v; want none", drift, err)
-		}
-	})
-
-	t.Run("verify's controls reconnect after a network cut", func(t *testing.T) {
-		ctx := context.Background()
-		r := connect(t, tr)
-		if err := tr.lab.CutHost("server4"); err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := r.Start(cctx, "app.tomcat2") // the connection dies while cut
-		cancel()
-		if rerr := tr.lab.RestoreHost("server4"); rerr != nil {
-			t.Fatal(rerr)
-		}
-		if err == nil {
-			t.Fatal("control of a cut host: got no error")
-		}
-		if err := r.Start(ctx, "app.tomcat2"); err != nil {
-			t.Fatalf("Start after the host came back: %v; want a fresh connection", err)
-		}
-		if drift, err := r.Drift(ctx, loadConfig(t, tr)); err != nil || len(drift) != 0 {
-			t.Errorf("Drift after the cut: got %v, %v; want none", drift, err)
 		}
 	})
 
@@ -244,6 +231,29 @@ func TestLifecycle(t *testing.T) {
 		c := browser()
 		if _, err := session(c); err != nil {
 			t.Errorf("tier after converging: %v", err)
+		}
+	})
+
+	t.Run("verify's controls reconnect after a network cut", func(t *testing.T) {
+		ctx := context.Background()
+		r := connect(t, tr)
+		if err := tr.lab.CutHost("server4"); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := r.Start(cctx, "app.tomcat2") // the connection dies while cut
+		cancel()
+		if rerr := tr.lab.RestoreHost("server4"); rerr != nil {
+			t.Fatal(rerr)
+		}
+		if err == nil {
+			t.Fatal("control of a cut host: got no error")
+		}
+		if err := r.Start(ctx, "app.tomcat2"); err != nil {
+			t.Fatalf("Start after the host came back: %v; want a fresh connection", err)
+		}
+		if drift, err := r.Drift(ctx, loadConfig(t, tr)); err != nil || len(drift) != 0 {
+			t.Errorf("Drift after the cut: got %v, %v; want none", drift, err)
 		}
 	})
 

@@ -41,9 +41,13 @@ func attrDiff(prior *ResourceState, d *Resource, oldBin, newBin string) []AttrCh
 	return out
 }
 
-// mask hides secret values (the sticky cookie's HMAC key) from plans.
+// isSecret reports whether an attribute holds a secret (the sticky
+// cookie's HMAC key), never shown in plans.
+func isSecret(name string) bool { return strings.HasSuffix(name, "hmac_key") }
+
+// mask hides secret values from plans.
 func mask(name, value string) string {
-	if strings.HasSuffix(name, "hmac_key") && value != "" && value != `""` {
+	if isSecret(name) && value != "" && value != `""` {
 		return `(sensitive value)`
 	}
 	return value

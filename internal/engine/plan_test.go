@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -203,5 +204,24 @@ func TestPlanTarget(t *testing.T) {
 	}
 	if err := targetPlan(p, []string{"app.nope"}); err == nil {
 		t.Error("unknown target: got no error")
+	}
+}
+
+func TestPlanRedacted(t *testing.T) {
+	cfg := loadClassic(t)
+	cfg.Proxies[0].Sticky.Hash, cfg.Proxies[0].Sticky.HMACKey = "hmac", "s3cret-key"
+	desired := mustDesired(t, cfg)
+	st := &State{}
+	p := makePlan(planInput{desired: desired, state: st, hosts: hostPlansFor(st, desired, testBin)})
+	b, err := json.Marshal(p.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "s3cret-key") || !strings.Contains(string(b), "(sensitive value)") {
+		t.Errorf("redacted plan JSON still holds the HMAC key or lacks the marker")
+	}
+	full, _ := json.Marshal(p)
+	if !strings.Contains(string(full), "s3cret-key") {
+		t.Errorf("Redacted changed the plan itself: the saved plan needs the key")
 	}
 }

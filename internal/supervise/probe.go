@@ -39,7 +39,7 @@ func Probe(ctx context.Context, name, configFile string) error {
 		if err := probeTCP(ctx, dialable(cfg.Listen)); err != nil {
 			return err
 		}
-		if cfg.AdminListen == "" {
+		if cfg.AdminListen == "" || cfg.AdminListen == "off" {
 			return nil
 		}
 		return probeHTTP(ctx, dialable(cfg.AdminListen))

@@ -303,9 +303,16 @@ func TestWaitBackendUp(t *testing.T) {
 	}{
 		{"http://10.0.0.2:8080", ""},
 		{"http://10.0.0.2:8080/", ""},
-		{"http://10.0.0.1:8080", "still reports it down"},
-		{"http://10.0.0.9:8080", "lists no backend"},
+		{"http://10.0.0.1:8080", "still reported down"},
+		{"http://10.0.0.9:8080", ""}, // not routed to: nothing to wait for
 	}
+	t.Run("admin not answering", func(t *testing.T) {
+		gone := Host{ConfigDir: t.TempDir()}
+		os.WriteFile(gone.ConfigFile("proxy-lb"), []byte(`{"admin_listen":"127.0.0.1:1"}`), 0o600)
+		if err := gone.WaitBackendUp(ctx, "proxy-lb", "http://10.0.0.2:8080", time.Minute); err == nil {
+			t.Error("got no error; want one at once")
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
 			err := h.WaitBackendUp(ctx, "proxy-lb", tt.url, 300*time.Millisecond)

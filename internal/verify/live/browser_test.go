@@ -2,6 +2,8 @@ package live_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,8 +120,21 @@ func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		p.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
-		p.t.Fatalf("%s: %v", what, err)
+		// Tell a slow browser from a tier that does not answer.
+		p.t.Fatalf("%s: %v (a plain GET of %s meanwhile: %s)", what, err, demoURL, plainGet())
 	}
+}
+
+// plainGet fetches the demo page without the browser and says how it went.
+func plainGet() string {
+	start := time.Now()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(demoURL)
+	if err != nil {
+		return fmt.Sprintf("%v after %s", err, time.Since(start).Round(time.Millisecond))
+	}
+	resp.Body.Close()
+	return fmt.Sprintf("%s after %s", resp.Status, time.Since(start).Round(time.Millisecond))
 }
 
 func (p *page) text(sel string) string {

@@ -1,0 +1,239 @@
+package cache
+
+import (
+	"io"
+	"strconv"
+	"strings"
+)
+
+// metaResults are the meta protocol's two-letter replies for each result.
+var metaResults = [...]string{
+	resStored:    "HD",
+	resNotStored: "NS",
+	resExists:    "EX",
+	resNotFound:  "NF",
+	resDeleted:   "HD",
+}
+
+// metaSet answers "ms <key> <datalen> <flags>*" and its data block. It
+// returns false when the connection broke while reading the data.
+func (c *conn) metaSet(t [][]byte) bool {
+	if len(t) < 3 {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return true
+	}
+	vlen, ok := parseInt32(t[2])
+	if !ok || vlen < 0 || vlen > 1<<31-3 {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return true
+	}
+	r, bad := parseMeta(t[1], t[3:], msFlags)
+	if bad != "" && !strings.Contains(bad, "bad command line") {
+		// memcached reads past the data of a refused ms.
+		if _, err := c.r.Discard(int(vlen) + 2); err != nil {
+			return false
+		}
+	}
+	if bad == "" {
+		bad = r.setOptions()
+	}
+	if bad != "" {
+		c.reply(bad)
+		return true
+	}
+	mode, flags, exptime, cas := r.setMode()
+	// The key and flags point into the read buffer, which reading the
+	// data block reuses: keep copies for the reply.
+	r.detach()
+	if itemTotal(len(r.key), int(vlen)) > c.srv.cfg.MaxItemSize {
+		c.noreply = false
+		return c.tooLarge(r.key, int(vlen), mode)
+	}
+	it := newItem(r.key, flags, int(vlen))
+	it.exptime = c.srv.expiry(exptime)
+	data := it.valueCRLF()
+	if _, err := io.ReadFull(c.r, data); err != nil {
+		return false
+	}
+	if data[len(data)-2] != '\r' || data[len(data)-1] != '\n' {
+		c.reply("CLIENT_ERROR bad data chunk\r\n")
+		return true
+	}
+	res, newCAS := c.st.store(mode, it, cas)
+	if res == resStored && r.q {
+		return true
+	}
+	b := r.appendFlags(append(c.num[:0:0], metaResults[res]...), func(b []byte, f byte) []byte {
+		if f == 'c' && res == resStored {
+			return strconv.AppendUint(append(b, " c"...), newCAS, 10)
+		}
+		return b
+	})
+	c.w.Write(append(b, '\r', '\n'))
+	return true
+}
+
+// setOptions validates the arguments of ms's valued flags.
+func (r *metaReq) setOptions() string {
+	if f, ok := r.flag('F'); ok {
+		if _, ok := parseUint32(f); !ok {
+			return "CLIENT_ERROR bad token in command line format\r\n"
+		}
+	}
+	if tt, ok := r.flag('T'); ok {
+		if _, ok := parseInt32(tt); !ok {
+			return "CLIENT_ERROR bad token in command line format\r\n"
+		}
+	}
+	if cs, ok := r.flag('C'); ok {
+		if _, ok := parseUint64(cs); !ok {
+			return "CLIENT_ERROR bad token in command line format\r\n"
+		}
+	}
+	if m, ok := r.flag('M'); ok && (len(m) != 1 || !strings.ContainsRune("SsEeAaPpRr", rune(m[0]))) {
+		return "CLIENT_ERROR invalid mode for ms STORE\r\n"
+	}
+	return ""
+}
+
+// setMode maps ms's flags to a storage mode and its arguments.
+func (r *metaReq) setMode() (mode storeMode, flags uint32, exptime int32, cas uint64) {
+	if f, ok := r.flag('F'); ok {
+		flags, _ = parseUint32(f)
+	}
+	if tt, ok := r.flag('T'); ok {
+		exptime, _ = parseInt32(tt)
+	}
+	m, _ := r.flag('M')
+	switch {
+	case len(m) == 0 || m[0] == 'S' || m[0] == 's':
+		mode = modeSet
+	case m[0] == 'E' || m[0] == 'e':
+		mode = modeAdd
+	case m[0] == 'A' || m[0] == 'a':
+		mode = modeAppend
+	case m[0] == 'P' || m[0] == 'p':
+		mode = modePrepend
+	default:
+		mode = modeReplace
+	}
+	if cs, ok := r.flag('C'); ok {
+		cas, _ = parseUint64(cs)
+		if mode == modeSet {
+			mode = modeCAS
+		}
+	}
+	return mode, flags, exptime, cas
+}
+
+// metaDelete answers "md <key> <flags>*".
+func (c *conn) metaDelete(t [][]byte) {
+	if len(t) < 2 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	r, bad := parseMeta(t[1], t[2:], mdFlags)
+	if bad != "" {
+		c.reply(bad)
+		return
+	}
+	var cas uint64
+	if cs, ok := r.flag('C'); ok {
+		if cas, ok = parseUint64(cs); !ok {
+			c.reply("CLIENT_ERROR bad token in command line format\r\n")
+			return
+		}
+	}
+	res := c.st.del(r.key, cas)
+	if res == resDeleted && r.q {
+		return
+	}
+	c.w.Write(append(r.appendFlags(append(c.num[:0:0], metaResults[res]...), nil), '\r', '\n'))
+}
+
+// metaArith answers "ma <key> <flags>*": incr or decr with optional
+// creation of a missing counter.
+func (c *conn) metaArith(t [][]byte) {
+	if len(t) < 2 {
+		c.reply("ERROR\r\n")
+		return
+	}
+	r, bad := parseMeta(t[1], t[2:], maFlags)
+	if bad != "" {
+		c.reply(bad)
+		return
+	}
+	incr, delta, viv, bad := c.arithOptions(&r)
+	if bad != "" {
+		c.reply(bad)
+		return
+	}
+	ctr, res := c.st.delta(r.key, incr, delta, viv)
+	if res == resNonNumeric {
+		c.reply(resultLines[res])
+		return
+	}
+	if res != resStored {
+		c.w.Write(append(r.appendFlags(append(c.num[:0:0], metaResults[res]...), nil), '\r', '\n'))
+		return
+	}
+	if r.q {
+		return
+	}
+	num := strconv.AppendUint(nil, ctr.value, 10)
+	_, withValue := r.flag('v')
+	var b []byte
+	if withValue {
+		b = strconv.AppendInt(append(b, "VA "...), int64(len(num)), 10)
+	} else {
+		b = append(b, "HD"...)
+	}
+	now := c.st.now()
+	b = r.appendFlags(b, func(b []byte, f byte) []byte {
+		switch f {
+		case 't':
+			return appendTTL(b, ctr.exptime, now)
+		case 'c':
+			return strconv.AppendUint(append(b, " c"...), ctr.cas, 10)
+		}
+		return b
+	})
+	b = append(b, '\r', '\n')
+	if withValue {
+		b = append(append(b, num...), '\r', '\n')
+	}
+	c.w.Write(b)
+}
+
+// arithOptions reads ma's mode, delta and auto-create flags.
+func (c *conn) arithOptions(r *metaReq) (incr bool, delta uint64, viv *vivify, bad string) {
+	incr, delta = true, 1
+	const badToken = "CLIENT_ERROR bad token in command line format\r\n"
+	if m, ok := r.flag('M'); ok {
+		switch {
+		case len(m) == 1 && strings.ContainsRune("Ii+", rune(m[0])):
+		case len(m) == 1 && strings.ContainsRune("Dd-", rune(m[0])):
+			incr = false
+		default:
+			return false, 0, nil, "CLIENT_ERROR invalid mode for ma MODE\r\n"
+		}
+	}
+	if d, ok := r.flag('D'); ok {
+		if delta, ok = parseUint64(d); !ok {
+			return false, 0, nil, badToken
+		}
+	}
+	if n, ok := r.flag('N'); ok {
+		e, ok := parseInt32(n)
+		if !ok {
+			return false, 0, nil, badToken
+		}
+		viv = &vivify{exptime: c.srv.expiry(e)}
+		if j, ok := r.flag('J'); ok {
+			if viv.initial, ok = parseUint64(j); !ok {
+				return false, 0, nil, badToken
+			}
+		}
+	}
+	return incr, delta, viv, ""
+}
