@@ -3,12 +3,16 @@
 # lab of 24 hosts it deploys tiers of 3, 12 and 24 hosts (server2 runs the
 # proxy; every other host an app and a cache, each app cross-storing its
 # sessions on its own and the next host's cache, as in examples/classic —
-# the 3-host tier is exactly the classic one). Per size: cold apply (clean
+# the 3-host tier has the classic topology). Per size: cold apply (clean
 # hosts), no-op plan, wall time and the CLI's peak RSS (/usr/bin/time);
 # sizes interleave within each round, medians over rounds.
 #
 # Usage: bench/scale.sh    (root; BENCH_ROUNDS=3, BENCH_SCALE_SIZES="3 12 24",
 #                           BENCH_PARALLELISM=N passes -parallelism N)
+# It also prints the CLI's own CPU time and the whole machine's busy CPU
+# time during each apply: lab hosts share this machine's cores, so a big
+# tier's apply can be bound by the hosts' own work (sshd, unpacking the
+# binary, starting agents), which real hosts would do on their own CPUs.
 # Prints: RESULT scale-cold-24v3 <t24> <t3> <t24/t3> — the growth; lower is
 # better, linear growth would be 8 — and the same for scale-noop-24v3, then
 # RESULT scale-rss-24 <MiB at 24> <MiB at 3> <ratio>.
@@ -79,17 +83,17 @@ EOF
 	} >"$dir/main.hcl"
 }
 
-declare -A cold noop cold_kb noop_kb # "size" → space-separated figures
+declare -A cold noop cold_kb noop_kb cold_cpu cold_busy # size → space-separated figures
 
 one_size() {
 	local n=$1 dir=$BENCH_WORK/tier-$1 st=0
 	timed "$SF" -chdir="$dir" apply -auto-approve "${PAR[@]}" || die "apply of $n hosts failed; see $BENCH_WORK/cmd.log"
-	cold[$n]+=" $TIMED_S" cold_kb[$n]+=" $TIMED_KB"
-	local t=$TIMED_S kb=$TIMED_KB
+	cold[$n]+=" $TIMED_S" cold_kb[$n]+=" $TIMED_KB" cold_cpu[$n]+=" $TIMED_CPU" cold_busy[$n]+=" $TIMED_BUSY"
+	local t=$TIMED_S kb=$TIMED_KB cpu=$TIMED_CPU busy=$TIMED_BUSY
 	timed "$SF" -chdir="$dir" plan -detailed-exitcode || st=$?
 	((st == 0)) || die "no-op plan of $n hosts exited $st; want 0 (No changes.)"
 	noop[$n]+=" $TIMED_S" noop_kb[$n]+=" $TIMED_KB"
-	log "  $n hosts: cold apply ${t}s (${kb} KiB), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
+	log "  $n hosts: cold apply ${t}s (${kb} KiB, CLI cpu ${cpu}s, machine busy ${busy}s), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
 	"$SF" -chdir="$dir" destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "destroy of $n hosts failed"
 	lab_hosts_clean "$n" || die "hosts not clean after destroy of $n"
 }
@@ -106,11 +110,16 @@ done
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "scale: median of $ROUNDS rounds, ${PAR[*]:-default parallelism}"
-printf '  %6s %14s %14s %16s %16s\n' hosts "cold apply s" "no-op plan s" "apply peak MiB" "plan peak MiB"
+printf '  %6s %13s %13s %15s %15s %15s %18s\n' hosts "cold apply s" "no-op plan s" "apply peak MiB" \
+	"plan peak MiB" "apply CLI cpu s" "apply machine busy"
 for n in "${SIZES[@]}"; do
-	printf '  %6s %14s %14s %16s %16s\n' "$n" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
-		"$(mib "$(maxof ${cold_kb[$n]})")" "$(mib "$(maxof ${noop_kb[$n]})")"
+	printf '  %6s %13s %13s %15s %15s %15s %18s\n' "$n" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
+		"$(mib "$(maxof ${cold_kb[$n]})")" "$(mib "$(maxof ${noop_kb[$n]})")" "$(median ${cold_cpu[$n]})" \
+		"$(awk -v b="$(median ${cold_busy[$n]})" -v t="$(median ${cold[$n]})" -v c="$(nproc)" \
+			'BEGIN { printf "%.1fs (%.0f%% of %d)", b, t ? 100 * b / (t * c) : 0, c }')"
 done
+echo "  (machine busy: CPU seconds of the whole machine during the apply — lab hosts, their sshd and"
+echo "   agents share its $(nproc) cores — and that as a share of all cores over the apply's wall time)"
 c_big=$(median ${cold[$BIG]}) c_small=$(median ${cold[$SMALL]})
 p_big=$(median ${noop[$BIG]}) p_small=$(median ${noop[$SMALL]})
 rss_big=$(maxof ${cold_kb[$BIG]} ${noop_kb[$BIG]}) rss_small=$(maxof ${cold_kb[$SMALL]} ${noop_kb[$SMALL]})

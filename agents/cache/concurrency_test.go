@@ -73,3 +73,29 @@ func TestMaxConns(t *testing.T) {
 		t.Errorf("third connection: got %q; want the refusal and a hang-up", got)
 	}
 }
+
+// TestCloseDrains checks that Close wakes idle connections and returns,
+// and that a connection with a request in flight gets either its whole
+// reply or none (when Close came before the request was read), never a
+// torn one, before the hang-up.
+func TestCloseDrains(t *testing.T) {
+	tg := startAgent(t, ServerConfig{})
+	idle := dialSession(t, tg.addr)
+	idle.expect("set k 0 0 1\r\nx\r\n", "STORED\r\n")
+	busy := dialSession(t, tg.addr)
+	if _, err := busy.c.Write([]byte("get k\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		tg.srv.Close()
+		close(closed)
+	}()
+	if got := roundTrip(t, busy.c, "", true); got != "VALUE k 0 1\r\nx\r\nEND\r\n<EOF>" && got != "<EOF>" {
+		t.Errorf("busy connection: got %q; want its reply, then EOF", got)
+	}
+	if got := roundTrip(t, idle.c, "", true); got != "<EOF>" {
+		t.Errorf("idle connection: got %q; want EOF", got)
+	}
+	<-closed
+}

@@ -166,3 +166,23 @@ func statsOf(t *testing.T, s *session) map[string]string {
 	}
 	return m
 }
+
+// TestCachedump lists live keys in memcached's cachedump format; expired
+// ones are left out.
+func TestCachedump(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	tg := startAgent(t, ServerConfig{Now: clk.Now})
+	s := dialSession(t, tg.addr)
+	s.expect("set a 0 0 3\r\nabc\r\nset b 0 100 1\r\nx\r\nset gone 0 1 1\r\nx\r\n", "STORED\r\nSTORED\r\nSTORED\r\n")
+	clk.Advance(time.Second)
+	got := s.do("stats cachedump 1 0\r\n")
+	for _, want := range []string{"ITEM a [3 b; 0 s]\r\n", "ITEM b [1 b; 1800000100 s]\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("cachedump: got %q; want a line %q", got, want)
+		}
+	}
+	if strings.Contains(got, "gone") || !strings.HasSuffix(got, "END\r\n") {
+		t.Errorf("cachedump: got %q; want live items only, then END", got)
+	}
+	s.expect("stats cachedump 2 0\r\n", "END\r\n")
+}

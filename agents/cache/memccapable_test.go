@@ -2,7 +2,9 @@ package cache
 
 import (
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -29,5 +31,48 @@ func TestMemccapable(t *testing.T) {
 	}
 	if strings.Contains(string(out), "[fail]") {
 		t.Errorf("memccapable reported failures:\n%s", out)
+	}
+}
+
+// TestLibmemcachedTools drives the agent with libmemcached's command-line
+// clients, unmodified: copy a file in, read it back, check, dump the
+// keys, delete, flush.
+func TestLibmemcachedTools(t *testing.T) {
+	for _, tool := range []string{"memccp", "memccat", "memcexist", "memcdump", "memcrm", "memcflush"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (libmemcached-tools; `make deps` installs it)", tool)
+		}
+	}
+	tg := startAgent(t, ServerConfig{})
+	servers := "--servers=" + tg.addr
+	dir := t.TempDir()
+	file := filepath.Join(dir, "greeting.txt")
+	if err := os.WriteFile(file, []byte("hello from memccp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(args[0], append(args[1:], servers)...).CombinedOutput()
+		return string(out), err
+	}
+	steps := []struct {
+		args    []string
+		want    string // substring of the output
+		wantErr bool
+	}{
+		{[]string{"memccp", file}, "", false},
+		{[]string{"memccat", "greeting.txt"}, "hello from memccp", false},
+		{[]string{"memcexist", "greeting.txt"}, "", false},
+		{[]string{"memcdump"}, "greeting.txt", false},
+		{[]string{"memcrm", "greeting.txt"}, "", false},
+		{[]string{"memcexist", "greeting.txt"}, "", true},
+		{[]string{"memccp", file}, "", false},
+		{[]string{"memcflush"}, "", false},
+		{[]string{"memcexist", "greeting.txt"}, "", true},
+	}
+	for i, st := range steps {
+		out, err := run(st.args...)
+		if (err != nil) != st.wantErr || !strings.Contains(out, st.want) {
+			t.Errorf("step %d %v: got %q, err %v; want output containing %q, error %v", i, st.args, out, err, st.want, st.wantErr)
+		}
 	}
 }

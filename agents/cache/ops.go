@@ -291,3 +291,31 @@ func (s *store) peek(key []byte) (snapshot, bool) {
 	return snapshot{it: it, cas: it.cas, exptime: it.exptime, fetched: it.fetched,
 		lastAccess: (s.clock() - it.atime) / int64(time.Second)}, true
 }
+
+// dump lists live items, most recently used first within each shard, up
+// to limit items (0: no limit) and maxBytes of output.
+func (s *store) dump(limit, maxBytes int) []byte {
+	var out []byte
+	now := s.now()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for it := sh.head; it != nil; it = it.next {
+			if (limit > 0 && n >= limit) || len(out) > maxBytes {
+				sh.mu.Unlock()
+				return out
+			}
+			if s.dead(it, now) {
+				continue
+			}
+			out = append(append(out, "ITEM "...), it.key()...)
+			out = strconv.AppendInt(append(out, " ["...), int64(len(it.value())), 10)
+			out = strconv.AppendInt(append(out, " b; "...), it.exptime, 10)
+			out = append(out, " s]\r\n"...)
+			n++
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}

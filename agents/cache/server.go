@@ -186,8 +186,15 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// Close stops the listeners, closes every connection and waits for their
-// goroutines and the sweeper to finish.
+// drainGrace is how long Close lets connections finish the request they
+// are answering before it cuts them off.
+const drainGrace = 2 * time.Second
+
+// Close stops the listeners and drains the connections: each finishes the
+// request it is answering and flushes its replies (a read deadline in the
+// past wakes the idle ones), and whatever is still busy after drainGrace,
+// such as a write to a client that stopped reading, is closed. It returns
+// once every connection goroutine and the sweeper are gone.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -199,11 +206,26 @@ func (s *Server) Close() error {
 		ln.Close()
 	}
 	for nc := range s.conns {
-		nc.Close()
+		nc.SetReadDeadline(time.Now())
 	}
 	close(s.stop)
 	s.mu.Unlock()
-	s.wg.Wait()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(drainGrace):
+		s.mu.Lock()
+		for nc := range s.conns {
+			nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
 	return nil
 }
 

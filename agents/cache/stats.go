@@ -54,6 +54,8 @@ func (c *conn) stats(t [][]byte) {
 		c.w.Write(c.srv.slabStats())
 	case "sizes":
 		c.reply("STAT sizes_status disabled\r\nEND\r\n")
+	case "cachedump":
+		c.cachedump(t)
 	default:
 		c.reply("ERROR\r\n")
 	}
@@ -173,4 +175,28 @@ func (s *Server) slabStats() []byte {
 	w.int("active_slabs", min(t.items, 1))
 	w.int("total_malloced", t.bytes)
 	return w.end()
+}
+
+// maxDump bounds a cachedump reply, as memcached's 2 MB buffer does.
+const maxDump = 2 << 20
+
+// cachedump answers "stats cachedump <class> <limit>" (used by memcdump):
+// "ITEM <key> [<bytes> b; <exptime> s]" per item; all items are class 1,
+// and limit 0 means as many as fit.
+func (c *conn) cachedump(t [][]byte) {
+	if len(t) != 4 {
+		c.reply("CLIENT_ERROR bad command line\r\n")
+		return
+	}
+	class, ok1 := parseUint32(t[2])
+	limit, ok2 := parseUint32(t[3])
+	if !ok1 || !ok2 {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
+		return
+	}
+	var out []byte
+	if class == 1 {
+		out = c.st.dump(int(limit), maxDump)
+	}
+	c.w.Write(append(out, "END\r\n"...))
 }

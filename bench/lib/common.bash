@@ -116,14 +116,25 @@ maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 # ratio A B prints A/B with 2 decimals ("nan" when B is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
 
-# timed OUT CMD... runs CMD, appending its output to $BENCH_WORK/cmd.log,
-# and sets TIMED_S (wall seconds) and TIMED_KB (peak RSS in KiB, from
-# /usr/bin/time). It returns CMD's exit status.
+# cpu_busy prints the machine's busy CPU time so far, in seconds (all
+# cores; from /proc/stat, everything but idle and iowait).
+cpu_busy() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
+
+# timed CMD... runs CMD, appending its output to $BENCH_WORK/cmd.log, and
+# sets TIMED_S (wall seconds), TIMED_KB (peak RSS in KiB), TIMED_CPU (the
+# command's user+system seconds, from /usr/bin/time) and TIMED_BUSY (busy
+# seconds of the whole machine meanwhile: on the lab the hosts' work, sshd
+# and the agents, runs on the same cores). It returns CMD's exit status.
 timed() {
-	local tf=$BENCH_WORK/time.out status
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" >>"$BENCH_WORK/cmd.log" 2>&1
+	local tf=$BENCH_WORK/time.out status b0 user sys
+	b0=$(cpu_busy)
+	/usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >>"$BENCH_WORK/cmd.log" 2>&1
 	status=$?
-	read -r TIMED_S TIMED_KB < <(tail -n 1 "$tf")
+	read -r TIMED_S TIMED_KB user sys < <(tail -n 1 "$tf")
+	TIMED_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+	TIMED_BUSY=$(awk -v a="$b0" -v b="$(cpu_busy)" 'BEGIN { printf "%.2f", b - a }')
 	return "$status"
 }
 
