@@ -8,33 +8,20 @@
 # `apply`). Rounds interleave the two tools; medians are reported and the
 # ratio is ansible/stickyform, so > 1 means stickyform is faster.
 #
-# Usage: bench/deploy.sh   (root; BENCH_ROUNDS=3; BENCH_KEEP=1 keeps the work
+# Usage: bench/deploy.sh   (root; BENCH_ROUNDS (or ROUNDS)=3; BENCH_KEEP=1 keeps the work
 #        directory with Ansible's output; BENCH_ANSIBLE_PROFILE=1 times its tasks)
 # Prints: RESULT deploy-cold|deploy-noop|deploy-noop-apply <ours_s> <ansible_s> <ratio>
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-${ROUNDS:-3}}
 HOSTS=3
-need_root_and_binary
 command -v ansible-playbook >/dev/null || die "ansible-playbook is missing (Debian package ansible; make deps)"
-BENCH_WORK=$(mktemp -d /tmp/stickyform-bench-deploy.XXXXXX)
+bench_start deploy
 SFDIR=$BENCH_WORK/classic
 CONFIGS=$BENCH_WORK/configs
 ANSIBLE_DIR=$bench_root/bench/ansible
 declare -A host_roles # host name → its <kind>-<name> roles
-
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	# Whatever still runs on the hosts ends with the lab.
-	lab_down
-	if [[ -n ${BENCH_KEEP:-} ]]; then log "kept $BENCH_WORK"; else rm -rf "$BENCH_WORK"; fi
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 
 # capture_configs records, per host, the role configs stickyform deployed:
 # the playbook pushes exactly these files.

@@ -7,29 +7,17 @@
 # times. The baseline is the same steady stream with nothing broken
 # (verify's sticky scenario), measured in the same run.
 #
-# Usage: bench/failover.sh   (root; BENCH_ROUNDS=3, BENCH_FAILOVER_DURATION=5s)
+# Usage: bench/failover.sh   (root; BENCH_ROUNDS (or ROUNDS)=3, BENCH_FAILOVER_DURATION=5s)
 # Prints: RESULT failover-errors <failed> <requests> <failed/requests> (lower is better)
 #         RESULT failover-worst-ms <worst> <baseline worst> <baseline/worst> (1 = unnoticeable)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-${ROUNDS:-3}}
 DURATION=${BENCH_FAILOVER_DURATION:-5s}
 HOSTS=3
-need_root_and_binary
-BENCH_WORK=$(mktemp -d /tmp/stickyform-bench-failover.XXXXXX)
+bench_start failover
 SFDIR=$BENCH_WORK/classic
-
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	# The agents end with the lab's hosts.
-	lab_down
-	if [[ -n ${BENCH_KEEP:-} ]]; then log "kept $BENCH_WORK"; else rm -rf "$BENCH_WORK"; fi
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 lab_up "$HOSTS"
 mkdir -p "$SFDIR"

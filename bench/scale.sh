@@ -7,7 +7,7 @@
 # hosts), no-op plan, wall time and the CLI's peak RSS (/usr/bin/time);
 # sizes interleave within each round, medians over rounds.
 #
-# Usage: bench/scale.sh    (root; BENCH_ROUNDS=3, BENCH_SCALE_SIZES="3 12 24",
+# Usage: bench/scale.sh    (root; BENCH_ROUNDS (or ROUNDS)=3, BENCH_SCALE_SIZES="3 12 24",
 #                           BENCH_PARALLELISM=N passes -parallelism N)
 # It also prints the CLI's own CPU time and the whole machine's busy CPU
 # time during each apply: lab hosts share this machine's cores, so a big
@@ -19,24 +19,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-${ROUNDS:-3}}
 read -r -a SIZES <<<"${BENCH_SCALE_SIZES:-3 12 24}"
 LAB_HOSTS=$(maxof "${SIZES[@]}")
 SMALL=${SIZES[0]} BIG=${SIZES[-1]}
 PAR=()
 [[ -n ${BENCH_PARALLELISM:-} ]] && PAR=(-parallelism "$BENCH_PARALLELISM")
-need_root_and_binary
-BENCH_WORK=$(mktemp -d /tmp/stickyform-bench-scale.XXXXXX)
-
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	lab_down
-	if [[ -n ${BENCH_KEEP:-} ]]; then log "kept $BENCH_WORK"; else rm -rf "$BENCH_WORK"; fi
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start scale
 
 # gen_tier N DIR writes the HCL of an N-host tier into DIR/main.hcl.
 gen_tier() {

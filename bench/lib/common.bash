@@ -25,10 +25,28 @@ die() {
 	exit 1
 }
 
-# need_root_and_binary checks what every lab benchmark needs.
-need_root_and_binary() {
+# bench_start NAME checks what every lab benchmark needs, makes its work
+# directory BENCH_WORK and arranges that on any exit (also SIGTERM from
+# bench/run's time budget) the lab is taken down and the directory removed
+# (kept when BENCH_KEEP is set). The agents on the hosts end with the lab.
+bench_start() {
 	[[ $(id -u) == 0 ]] || die "lab benchmarks need root (network namespaces)"
 	[[ -x $SF ]] || die "$SF is missing; run 'make build'"
+	BENCH_WORK=$(mktemp -d "/tmp/stickyform-bench-$1.XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+	local status=$?
+	trap - EXIT INT TERM
+	lab_down
+	if [[ -n ${BENCH_KEEP:-} ]]; then
+		log "kept $BENCH_WORK"
+	else
+		rm -rf "$BENCH_WORK"
+	fi
+	exit "$status"
 }
 
 # lab_host_addr N prints the address of the N-th lab host (1 → server2).
