@@ -63,6 +63,11 @@ type Config struct {
 	// Secure forces the Secure cookie attribute even on plain HTTP (behind a
 	// TLS-terminating proxy). Without it Secure is set only for TLS requests.
 	Secure bool `json:"secure,omitempty"`
+	// BackupAsync (sticky mode) writes a changed session after the response
+	// instead of before it, like MSM's sessionBackupAsync=true: less latency
+	// for writes, but a change not yet stored is lost if this app or its
+	// host fails right after answering. Off by default.
+	BackupAsync bool `json:"backup_async,omitempty"`
 }
 
 // Defaults for the zero values of Config.

@@ -54,6 +54,7 @@ func parseArgs(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&f.Static, "static", "", "`dir`ectory to serve files from")
 	fs.StringVar(&f.Upstream, "upstream", "", "the user's app `host:port` to forward other requests to")
 	fs.BoolVar(&f.Secure, "secure", false, "always mark the session cookie Secure (behind a TLS proxy)")
+	fs.BoolVar(&f.BackupAsync, "backup-async", false, "sticky mode: store changed sessions after the response (faster writes; a change\nnot yet stored is lost if the app dies right after answering)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -101,5 +102,7 @@ func override(cfg *Config, f Config, name string) {
 		cfg.Upstream = f.Upstream
 	case "secure":
 		cfg.Secure = f.Secure
+	case "backup-async":
+		cfg.BackupAsync = f.BackupAsync
 	}
 }

@@ -61,6 +61,12 @@ func TestParseArgs(t *testing.T) {
 		{"all failover is allowed", []string{"-listen", "x:1", "-name", "a", "-nodes", "n1:h:1", "-failover-nodes", "n1"}, func(c Config) bool {
 			return c.FailoverNodes == "n1"
 		}, ""},
+		{"writes before the response by default", []string{"-config", cfgFile}, func(c Config) bool {
+			return !c.BackupAsync
+		}, ""},
+		{"backup-async flag", []string{"-config", cfgFile, "-backup-async"}, func(c Config) bool {
+			return c.BackupAsync
+		}, ""},
 		{"node without port", []string{"-listen", "x:1", "-name", "a", "-nodes", "n1:h"}, nil, "id:host:port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,8 +34,9 @@ func newMetrics(mgr *sessions.Manager) *metrics {
 	counter("cache_errors_total", "Cache operations that failed on a broken connection.", st.CacheErrors.Load)
 	counter("cache_cas_retries_total", "Writes retried after a concurrent change (merged).", st.CASRetries.Load)
 	counter("cache_lock_timeouts_total", "Session locks not obtained in time (locking all).", st.LockTimeouts.Load)
-	counter("session_writes_total", "Session writes (sticky write-behind).", st.Writes.Load)
+	counter("session_writes_total", "Session writes (sticky mode).", st.Writes.Load)
 	counter("session_touches_total", "Expiry refreshes of unchanged sessions (sticky).", st.Touches.Load)
+	counter("session_write_failures_total", "Changed sessions not stored before the response, e.g. no node up (kept in memory, retried; sticky).", st.WriteFailures.Load)
 	counter("write_queue_full_total", "Writes done by the request because the queue was full.", st.QueueFull.Load)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "stickyform_app", Name: "sessions_active", Help: "Sessions held in memory (sticky mode).",

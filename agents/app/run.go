@@ -26,7 +26,7 @@ func Run(ctx context.Context, cfg Config, ln net.Listener, log *slog.Logger) err
 	}
 	mgr, err := sessions.New(sessions.Options{
 		Nodes: specs, Sticky: cfg.Mode == "sticky", Locking: cfg.Locking,
-		Timeout: time.Duration(cfg.Timeout), Logger: log,
+		Timeout: time.Duration(cfg.Timeout), BackupAsync: cfg.BackupAsync, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("app agent: %w", err)

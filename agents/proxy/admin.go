@@ -67,6 +67,9 @@ type BackendStatus struct {
 	Requests    uint64 `json:"requests"`
 	Failures    uint64 `json:"failures"`
 	Retries     uint64 `json:"retries"`
+	// Aborted counts requests whose wait for this backend was cut short
+	// when it went down (they were retried on another backend).
+	Aborted uint64 `json:"aborted"`
 }
 
 // Status reports the current state.
@@ -86,6 +89,7 @@ func (p *Proxy) Status() Status {
 			URL: b.url, Route: st.sticky.values[i], Up: b.available(now), ActiveCheck: ac,
 			Active: b.active.Load(), Conns: b.conns.Load(), Idle: b.idleCount(),
 			Requests: b.requests.Load(), Failures: b.failures.Load(), Retries: b.retries.Load(),
+			Aborted: b.aborted.Load(),
 		})
 	}
 	return s
@@ -100,13 +104,14 @@ var (
 	descRequests = prometheus.NewDesc("stickyform_proxy_backend_requests_total", "Requests sent to the backend.", []string{"backend"}, nil)
 	descFailures = prometheus.NewDesc("stickyform_proxy_backend_failures_total", "Failed attempts (connect errors, timeouts, broken responses).", []string{"backend"}, nil)
 	descRetries  = prometheus.NewDesc("stickyform_proxy_backend_retries_total", "Attempts retried after this backend failed or a pooled connection was dead.", []string{"backend"}, nil)
+	descAborted  = prometheus.NewDesc("stickyform_proxy_backend_aborted_total", "Waits for a response cut short when the backend went down, and retried elsewhere.", []string{"backend"}, nil)
 	descActive   = prometheus.NewDesc("stickyform_proxy_backend_active_requests", "Requests in flight.", []string{"backend"}, nil)
 	descConns    = prometheus.NewDesc("stickyform_proxy_backend_connections", "Open upstream connections.", []string{"backend"}, nil)
 	descClients  = prometheus.NewDesc("stickyform_proxy_client_connections", "Open client connections.", nil, nil)
 )
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descRequests, descFailures, descRetries, descActive, descConns, descClients} {
+	for _, d := range []*prometheus.Desc{descUp, descRequests, descFailures, descRetries, descAborted, descActive, descConns, descClients} {
 		ch <- d
 	}
 }
@@ -123,6 +128,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(b.Requests), b.URL)
 		ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(b.Failures), b.URL)
 		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(b.Retries), b.URL)
+		ch <- prometheus.MustNewConstMetric(descAborted, prometheus.CounterValue, float64(b.Aborted), b.URL)
 		ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(b.Active), b.URL)
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(b.Conns), b.URL)
 	}

@@ -18,14 +18,19 @@ type backend struct {
 	dialTo string // host:port dialled
 
 	mu       sync.Mutex
-	idle     []*upConn // LIFO: the most recently used connection is warmest
+	idle     []*upConn            // LIFO: the most recently used connection is warmest
+	open     map[*upConn]struct{} // every open connection, so waits can be aborted
 	maxIdle  int
 	fails    atomic.Int64 // passive failures in the current window
 	failedAt time.Time    // start of the failure window, under mu
 	downTill atomic.Int64 // passive: unavailable until then (unix ns)
 
-	activeDown atomic.Bool  // active checks say down
-	active     atomic.Int64 // requests in flight (least-conn)
+	activeDown atomic.Bool   // active checks say down
+	checkUps   atomic.Int32  // consecutive active successes since the last failure or passive mark
+	checkDowns atomic.Int32  // consecutive active failures, live connect failures included
+	markedAt   atomic.Int64  // when passive accounting last marked b down (unix ns)
+	aborted    atomic.Uint64 // waits aborted because b went down
+	active     atomic.Int64  // requests in flight (least-conn)
 	requests   atomic.Uint64
 	failures   atomic.Uint64
 	retries    atomic.Uint64
@@ -42,15 +47,32 @@ type upConn struct {
 	bw     *bufio.Writer
 	nread  int64
 	reused bool
+	// wait is waitArmed while an abortable request waits for the first
+	// byte of its response; abortWaiting moves it to waitAborted.
+	wait atomic.Int32
 }
+
+// States of upConn.wait.
+const (
+	waitIdle    int32 = iota // not abortable: no request, or a byte arrived
+	waitArmed                // an idempotent request awaits its first response byte
+	waitAborted              // b went down: the wait was cut short
+)
 
 func (c *upConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.nread += int64(n)
+	if n > 0 && c.wait.Load() == waitArmed {
+		// The backend answers: it is alive for this request.
+		c.wait.CompareAndSwap(waitArmed, waitIdle)
+	}
 	return n, err
 }
 
 func (c *upConn) close() {
+	c.b.mu.Lock()
+	delete(c.b.open, c)
+	c.b.mu.Unlock()
 	c.b.conns.Add(-1)
 	c.Conn.Close()
 }
@@ -80,6 +102,12 @@ func (b *backend) dial(timeout time.Duration) (*upConn, error) {
 	c := &upConn{Conn: newRawConn(nc), b: b}
 	c.br = bufio.NewReaderSize(c, 16<<10)
 	c.bw = bufio.NewWriterSize(c.Conn, 16<<10)
+	b.mu.Lock()
+	if b.open == nil {
+		b.open = map[*upConn]struct{}{}
+	}
+	b.open[c] = struct{}{}
+	b.mu.Unlock()
 	return c, nil
 }
 
@@ -124,9 +152,9 @@ func (b *backend) available(now time.Time) bool {
 }
 
 // fail records a failed attempt: maxFails failures within failTimeout make
-// b unavailable for failTimeout, as nginx's max_fails/fail_timeout do.
-func (b *backend) fail(now time.Time, maxFails int, failTimeout time.Duration) {
-	b.failures.Add(1)
+// b unavailable for failTimeout, as nginx's max_fails/fail_timeout do. It
+// reports whether this failure marked b down.
+func (b *backend) fail(now time.Time, maxFails int, failTimeout time.Duration) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Sub(b.failedAt) > failTimeout {
@@ -136,7 +164,13 @@ func (b *backend) fail(now time.Time, maxFails int, failTimeout time.Duration) {
 	if n := b.fails.Add(1); maxFails > 0 && n >= int64(maxFails) {
 		b.downTill.Store(now.Add(failTimeout).UnixNano())
 		b.fails.Store(0)
+		// Active successes from before the mark do not count towards
+		// lifting it: rise fresh ones are needed.
+		b.markedAt.Store(time.Now().UnixNano())
+		b.checkUps.Store(0)
+		return true
 	}
+	return false
 }
 
 // succeed clears the passive failure count, as a success does in nginx.

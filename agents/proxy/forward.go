@@ -63,6 +63,10 @@ func (x *exchange) try(b *backend) (outcome, int) {
 	// requests always get a fresh connection (a connect is cheap next to a
 	// body of more than 64 KiB).
 	fresh := x.stream != nil
+	// Only requests that can be replayed on another backend may have
+	// their wait cut short when b goes down (with no_fallback they could
+	// only fail sooner).
+	abortable := x.idem && x.stream == nil && !cfg.Sticky.NoFallback
 	for {
 		t0 := time.Now()
 		var c *upConn
@@ -73,16 +77,26 @@ func (x *exchange) try(b *backend) (outcome, int) {
 			c, err = b.get(time.Duration(cfg.ConnectTimeout))
 		}
 		if err != nil {
-			b.fail(x.now, cfg.MaxFails, time.Duration(cfg.FailTimeout))
+			x.connectFailed(b)
 			return nextPeer, fasthttp.StatusBadGateway
 		}
 		// One deadline covers sending and the wait for the response
 		// header: one runtime timer update per request, not three.
 		deadline := t0.Add(time.Duration(cfg.ReadTimeout))
 		_ = c.Conn.SetDeadline(deadline)
+		if abortable {
+			c.wait.Store(waitArmed)
+		}
 		err = x.send(c)
 		if err == nil {
 			err = readResponseHeader(c, &x.ctx.Response.Header)
+		}
+		if abortable && c.wait.Swap(waitIdle) == waitAborted {
+			// b went down while this request waited for its answer:
+			// retry it elsewhere now rather than at the read timeout.
+			c.close()
+			x.ctx.Response.Header.Reset()
+			return nextPeer, fasthttp.StatusGatewayTimeout
 		}
 		if errors.Is(err, errClientBody) {
 			c.close()
@@ -111,9 +125,29 @@ func (x *exchange) try(b *backend) (outcome, int) {
 	}
 }
 
+// connectFailed accounts a failed connect: a passive failure and, with
+// active checks on, a failed check (a silent host then is down after fall
+// connect timeouts of live traffic, not only of the checker's probes).
+func (x *exchange) connectFailed(b *backend) {
+	x.fail(b)
+	if hc := &x.st.cfg.HealthCheck; hc.Interval > 0 && b.checkFailed(hc.Fall) {
+		n := x.st.wentDown(b)
+		x.p.log.Warn("backend down: connect failures", "backend", b.url, "aborted_waits", n)
+	}
+}
+
+// fail accounts a passive failure; when it marks b down, the requests
+// waiting on b are retried elsewhere.
+func (x *exchange) fail(b *backend) {
+	b.failures.Add(1)
+	if b.fail(x.now, x.st.cfg.MaxFails, time.Duration(x.st.cfg.FailTimeout)) {
+		x.st.wentDown(b)
+	}
+}
+
 // failure accounts a failed attempt and says whether it may be retried.
 func (x *exchange) failure(b *backend, err error, timedOut bool) (outcome, int) {
-	b.fail(x.now, x.st.cfg.MaxFails, time.Duration(x.st.cfg.FailTimeout))
+	x.fail(b)
 	status := fasthttp.StatusBadGateway
 	if timedOut {
 		status = fasthttp.StatusGatewayTimeout

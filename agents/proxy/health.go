@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,7 +34,7 @@ func startChecker(st *state, log *slog.Logger) *checker {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.loop(ctx, b, hc, log)
+			c.loop(ctx, st, b, hc, log)
 		}()
 	}
 	return c
@@ -44,26 +45,32 @@ func (c *checker) stop() {
 	c.wg.Wait()
 }
 
-func (c *checker) loop(ctx context.Context, b *backend, hc HealthCheck, log *slog.Logger) {
-	t := time.NewTicker(time.Duration(hc.Interval))
+func (c *checker) loop(ctx context.Context, st *state, b *backend, hc HealthCheck, log *slog.Logger) {
+	interval, fast := time.Duration(hc.Interval), min(time.Duration(hc.Interval), time.Duration(hc.Timeout))
+	t := time.NewTimer(interval)
 	defer t.Stop()
-	ups, downs := 0, 0
 	for {
+		t0 := time.Now()
 		err := probe(ctx, b.dialTo, hc.Path, time.Duration(hc.Timeout))
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
-			ups, downs = ups+1, 0
-			if ups >= hc.Rise && b.activeDown.Swap(false) {
-				log.Info("backend up", "backend", b.url)
+			up, lifted := b.checkPassed(t0, hc.Rise)
+			if up || lifted {
+				log.Info("backend up", "backend", b.url, "passive_mark_lifted", lifted)
 			}
 		} else {
-			ups, downs = 0, downs+1
-			if downs >= hc.Fall && !b.activeDown.Swap(true) {
-				log.Warn("backend down", "backend", b.url, "err", err)
-			}
+			c.failed(st, b, err, log)
 		}
+		// While the backend's status is changing, check again sooner (as
+		// HAProxy's fastinter): a silent host is down after about
+		// fall×timeout, a restarted one up after about rise×timeout.
+		next := interval
+		if b.changing() {
+			next = fast
+		}
+		t.Reset(max(next-time.Since(t0), 0))
 		select {
 		case <-ctx.Done():
 			return
@@ -72,13 +79,33 @@ func (c *checker) loop(ctx context.Context, b *backend, hc HealthCheck, log *slo
 	}
 }
 
+// failed accounts a failed check. A failed connect also counts as a
+// passive failure, as the same connect by live traffic would: with nginx's
+// default max_fails of 1 a host that stopped answering (its link cut, no
+// reset) is down at the first probe that cannot reach it, not after fall
+// probe timeouts, and the requests waiting on it are retried at once.
+func (c *checker) failed(st *state, b *backend, err error, log *slog.Logger) {
+	now := time.Now()
+	wasUp := b.available(now)
+	passive := errors.Is(err, errProbeConnect) &&
+		b.fail(now, st.cfg.MaxFails, time.Duration(st.cfg.FailTimeout))
+	active := b.checkFailed(st.cfg.HealthCheck.Fall)
+	if active || (passive && wasUp) {
+		n := st.wentDown(b)
+		log.Warn("backend down", "backend", b.url, "err", err, "aborted_waits", n)
+	}
+}
+
+// errProbeConnect marks a probe that could not connect.
+var errProbeConnect = errors.New("health check connect")
+
 // probe sends one GET for path to addr and wants a 2xx or 3xx answer
 // within timeout.
 func probe(ctx context.Context, addr, path string, timeout time.Duration) error {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errProbeConnect, err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(timeout))

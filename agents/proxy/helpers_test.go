@@ -27,7 +27,7 @@ func namedBackend(t *testing.T, name string) *httptest.Server {
 
 // startProxy runs a proxy for cfg (Listen filled in) on 127.0.0.1:0 and
 // returns it with its base URL; it stops at the end of the test.
-func startProxy(t *testing.T, cfg Config) (*Proxy, string) {
+func startProxy(t testing.TB, cfg Config) (*Proxy, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

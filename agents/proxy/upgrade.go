@@ -41,7 +41,7 @@ func (p *Proxy) upgrade(x *exchange) {
 		b := st.backends[idx]
 		c, err := net.DialTimeout("tcp", b.dialTo, time.Duration(st.cfg.ConnectTimeout))
 		if err != nil {
-			b.fail(x.now, st.cfg.MaxFails, time.Duration(st.cfg.FailTimeout))
+			x.connectFailed(b)
 			idx = st.pick(tried, x.now)
 			continue
 		}

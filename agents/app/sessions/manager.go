@@ -4,11 +4,15 @@
 // regular node (failover nodes only when no other is up), and a session
 // whose node died moves to a live node under a new id.
 //
-// In sticky mode a local copy serves reads with no cache round trip and
-// changes are written to the node after the request, asynchronously,
-// merged with gets/cas into what the node holds (so when a client comes
-// back from another app, that app's changes are kept; the local copy picks
-// them up at its next write or expiry refresh, at most timeout/8 later).
+// In sticky mode a local copy serves reads with no cache round trip. A
+// request that changed its session writes it to the node before the
+// response (MSM's sessionBackupAsync=false), merged with gets/cas into what
+// the node holds (so when a client comes back from another app, that app's
+// changes are kept; the local copy picks them up at its next write or
+// expiry refresh, at most timeout/8 later): a write the user was told
+// about survives the loss of this app. Expiry refreshes of unchanged
+// sessions, and every write with Options.BackupAsync, go through a
+// bounded write-behind queue after the response.
 // In non-sticky mode every request reads the node, and each session is
 // also kept on the next node as "bak:<id>", promoted when the primary is
 // down; parallel writers merge their attribute changes with gets/cas.
@@ -36,6 +40,10 @@ type Options struct {
 	OpTimeout time.Duration
 	// ProbeInterval is how often a node's health is checked. If zero, 1s.
 	ProbeInterval time.Duration
+	// BackupAsync (sticky mode) writes changed sessions after the response,
+	// like MSM's sessionBackupAsync=true: lower latency, but a change not
+	// yet written is lost when this app dies or its host is cut off.
+	BackupAsync bool
 	// QueueSize bounds sticky mode's write-behind queue; when it is full a
 	// request writes its session itself. If zero, 4096.
 	QueueSize int
@@ -47,6 +55,10 @@ type Stats struct {
 	Created, Loaded, Relocated, Expired, Invalidated atomic.Int64
 	CacheOps, CacheErrors, CASRetries, LockTimeouts  atomic.Int64
 	Writes, Touches, QueueFull                       atomic.Int64
+	// WriteFailures counts changed sessions that could not be stored
+	// before the response (no node reachable); they stay in memory, dirty,
+	// and are written by a later request or the shutdown flush.
+	WriteFailures atomic.Int64
 }
 
 // ErrNoNode means no node is up to store a session (non-sticky mode).

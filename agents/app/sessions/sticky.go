@@ -93,11 +93,12 @@ func (m *Manager) loadSticky(id string) (*entry, error) {
 }
 
 // relocateLocked moves a session whose node is down to a live node under a
-// new id (MSM's behaviour); the write follows with the request's commit.
-func (m *Manager) relocateLocked(e *entry) {
+// new id (MSM's behaviour) and reports whether it moved; the write follows
+// with the request's commit.
+func (m *Manager) relocateLocked(e *entry) bool {
 	n := m.pickNode(e.s.Node)
 	if n == nil {
-		return // nowhere to go: keep serving from memory
+		return false // nowhere to go: keep serving from memory
 	}
 	old := e.s.ID
 	e.s.ID, e.s.Node, e.storedHash, e.base = newID(n.spec.ID), n.spec.ID, 0, nil
@@ -107,6 +108,7 @@ func (m *Manager) relocateLocked(e *entry) {
 	m.mu.Unlock()
 	m.stats.Relocated.Add(1)
 	m.log.Info("session relocated", "from", old, "to", e.s.ID)
+	return true
 }
 
 func (m *Manager) dropLocked(e *entry) {
@@ -122,8 +124,10 @@ func (m *Manager) dropLocked(e *entry) {
 }
 
 // commitSticky merges the request's attribute changes into the local copy
-// (so parallel requests of one client lose nothing) and queues a write when
-// the content changed, or a touch when the expiry is due for a refresh.
+// (so parallel requests of one client lose nothing). A request that changed
+// the session (new, moved, attributes) stores it before returning, unless
+// BackupAsync; otherwise a write still owed or a due expiry refresh is
+// queued, so a plain read never waits for the cache.
 func (t *Txn) commitSticky() {
 	m := t.m
 	e := t.e
@@ -149,16 +153,26 @@ func (t *Txn) commitSticky() {
 		e.flushMu.Unlock()
 		return
 	}
+	ch := diff(t.orig, t.sess.Attributes)
 	if t.e != nil {
-		diff(t.orig, t.sess.Attributes).applyTo(e.s.Attributes)
+		ch.applyTo(e.s.Attributes)
 	}
 	e.s.LastAccess = m.now()
-	t.sess.ID, t.sess.Node = e.s.ID, e.s.Node // a parallel request may have moved it
-	due := contentHash(e.s.ID, e.s.Attributes) != e.storedHash || m.now().Sub(e.lastWrite) >= m.refreshEvery()
+	dirty := contentHash(e.s.ID, e.s.Attributes) != e.storedHash
+	changed := t.isNew || len(ch) > 0 || e.s.ID != t.reqID
+	due := dirty || m.now().Sub(e.lastWrite) >= m.refreshEvery()
 	e.mu.Unlock()
-	if due {
+	switch {
+	case dirty && changed && !m.opt.BackupAsync:
+		m.storeNow(e)
+	case due:
 		m.writer.enqueue(e)
 	}
+	e.mu.Lock()
+	// The local copy as stored (merged with other apps' changes) and where:
+	// a parallel request or the write may have moved it.
+	t.sess.ID, t.sess.Node, t.sess.Attributes = e.s.ID, e.s.Node, cloneAttrs(e.s.Attributes)
+	e.mu.Unlock()
 }
 
 // sweep drops expired local copies so memory follows the live sessions.

@@ -9,17 +9,19 @@ import (
 
 // flush writes one session to its node when its content changed, merging
 // into the stored copy; when unchanged it only refreshes the expiry, with
-// "gat", which also brings in changes another app stored meanwhile.
-func (m *Manager) flush(e *entry) {
+// "gat", which also brings in changes another app stored meanwhile, and
+// only when the refresh is due (a write that ran meanwhile made it fresh).
+// The error is the failed write's; a failed refresh is only logged.
+func (m *Manager) flush(e *entry) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	e.mu.Lock()
 	e.queued = false
-	if e.gone {
-		e.mu.Unlock()
-		return
-	}
 	changed := contentHash(e.s.ID, e.s.Attributes) != e.storedHash
+	if e.gone || !changed && m.now().Sub(e.lastWrite) < m.refreshEvery() {
+		e.mu.Unlock()
+		return nil
+	}
 	snap, base, baseVersion := e.s.clone(), e.base, e.baseVersion
 	e.mu.Unlock()
 
@@ -29,11 +31,11 @@ func (m *Manager) flush(e *entry) {
 		stored, err := m.getAndTouch(n, snap.ID)
 		if err == nil {
 			m.rebase(e, snap, stored)
-			return
+			return nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) {
 			m.log.Info("session refresh failed", "id", snap.ID, "err", err)
-			return
+			return nil
 		}
 		base = nil // a restarted node lost it: store it again
 	}
@@ -42,9 +44,35 @@ func (m *Manager) flush(e *entry) {
 	if err != nil {
 		// A dead node is marked down; the next request relocates the session.
 		m.log.Info("session write failed", "id", snap.ID, "err", err)
-		return
+		return err
 	}
 	m.rebase(e, snap, stored)
+	return nil
+}
+
+// storeNow writes a changed session before the response. When its node is
+// down the session moves to a live node (new id, which the caller sends as
+// Set-Cookie) and is written there. When no node takes it, the request is
+// still answered, as MSM does with sessionBackupAsync=false (it logs the
+// failed backup; Tomcat serves from memory): this app holds the session, a
+// 503 would turn a cache outage into a site outage, and the session stays
+// dirty, so the next change or the shutdown flush writes it once a node is
+// back. The failure is logged and counted (session_write_failures_total).
+func (m *Manager) storeNow(e *entry) {
+	var err error
+	for range len(m.nodes) + 1 {
+		if err = m.flush(e); err == nil {
+			return
+		}
+		e.mu.Lock()
+		moved := !e.gone && !m.byID[e.s.Node].up.Load() && m.relocateLocked(e)
+		e.mu.Unlock()
+		if !moved {
+			break
+		}
+	}
+	m.stats.WriteFailures.Add(1)
+	m.log.Warn("changed session not stored before the response; kept in memory", "err", err)
 }
 
 // rebase makes stored the entry's base and local copy, keeping the changes

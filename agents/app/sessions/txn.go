@@ -91,8 +91,9 @@ func (t *Txn) Invalidate() {
 	}
 }
 
-// Commit stores the request's changes. In sticky mode the write happens
-// after the request; in non-sticky mode before Commit returns.
+// Commit stores the request's changes before it returns (in sticky mode
+// with BackupAsync, after the request). Sticky mode never fails a commit:
+// a session no node takes is kept in memory and written later.
 func (t *Txn) Commit(ctx context.Context) error {
 	if t.done {
 		return nil
