@@ -64,7 +64,7 @@ func (c *checker) loop(ctx context.Context, st *state, b *backend, hc HealthChec
 			c.failed(st, b, err, log)
 		}
 		// While the backend's status is changing, check again sooner (as
-		// HAProxy's fastinter): a silent host is down after about
+		// HAProxy's fastinter): a hung backend is down after about
 		// fall×timeout, a restarted one up after about rise×timeout.
 		next := interval
 		if b.changing() {
