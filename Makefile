@@ -9,7 +9,8 @@ GOTESTFLAGS ?=
 # Debian packages the tests, the demo and the benchmarks need.
 DEPS_CMDS  := sshd:openssh-server ssh:openssh-client memcached:memcached nginx:nginx \
               haproxy:haproxy wrk:wrk memcaslap:libmemcached-tools chromium:chromium \
-              ip:iproute2 sudo:sudo ansible-playbook:ansible /usr/bin/time:time
+              ip:iproute2 sudo:sudo ansible-playbook:ansible /usr/bin/time:time \
+              curl:curl python3:python3
 export PATH := $(PATH):/usr/sbin:/sbin
 
 .PHONY: all build test lint deps demo demo-down bench clean fuzz
@@ -45,10 +46,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The full log stays in the clone (bin/, ignored): a shared /tmp path would
+# be overwritten by another checkout's run and corrupt the summary line.
+TESTLOG    ?= bin/test.log
 test: deps lint build
-	$(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... 2>&1 | tee /tmp/stickyform-test.log | grep -v '^=== \|^--- PASS\|^PASS$$'; \
+	$(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... 2>&1 | tee $(TESTLOG) | grep -v '^=== \|^--- PASS\|^PASS$$'; \
 	status=$${PIPESTATUS[0]}; \
-	pass=$$(grep -c '^ok ' /tmp/stickyform-test.log); fail=$$(grep -c '^FAIL\s' /tmp/stickyform-test.log); \
+	pass=$$(grep -c '^ok ' $(TESTLOG)); fail=$$(grep -c '^FAIL\s' $(TESTLOG)); \
 	echo "packages: $$pass passed, $$fail failed"; exit $$status
 
 # bench runs every benchmark in bench/ and prints one table (bench/run).

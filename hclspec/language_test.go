@@ -147,6 +147,26 @@ func TestVariableErrors(t *testing.T) {
 	}
 }
 
+func TestVariableValueWording(t *testing.T) {
+	src := tier + "variable \"n\" {\n  type    = number\n  default = 1\n}\nvariable \"b\" {\n  type    = bool\n  default = false\n}\n"
+	for _, tc := range []struct {
+		name, want string
+		vars       VarInputs
+	}{
+		{name: "word for a number", want: "a number is required", vars: VarInputs{Flags: []string{"n=abc"}}},
+		{name: "number with a unit", want: "a number is required", vars: VarInputs{Env: map[string]string{"n": "1.5x"}}},
+		{name: "word for a bool", want: "a bool is required", vars: VarInputs{Flags: []string{"b=yes"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, diags := loadSource(t, src, tc.vars)
+			d := findDiag(diags, "Invalid value for variable")
+			if d == nil || !strings.Contains(d.Detail, tc.want) {
+				t.Errorf("got %v; want a detail containing %q", diags, tc.want)
+			}
+		})
+	}
+}
+
 func TestFailoverDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		name, session, want string

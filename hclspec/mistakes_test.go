@@ -94,6 +94,11 @@ func mistakes() []mistake {
 		{name: "missing session", old: "session {\n    nodes = [cache.n1, cache.n2] # failover_nodes defaults to [cache.n2]\n  }", new: "",
 			summary: "Missing session block", line: 87},
 		{name: "duplicate session", old: "  session {\n    nodes = [cache.n1", new: "  session {}\n  session {\n    nodes = [cache.n1", summary: "Duplicate session block", line: 91},
+		// an app refers to both caches, so these wrong kinds also close a cycle
+		{name: "host is an app on a cycle", old: "host = host.server4\n}", new: "host = app.tomcat1\n}",
+			summary: "Invalid host reference", line: 72, detail: "refers to an app"},
+		{name: "backend is the proxy itself", old: "backends = [app.tomcat1, app.tomcat2]", new: "backends = [app.tomcat1, proxy.lb]",
+			summary: "Invalid backends element", line: 98, detail: "refers to a proxy"},
 		{name: "external cache with host", old: "host = host.server4\n}", new: "host = host.server4\n  external = true\n  address = \"10.0.0.9\"\n}",
 			summary: "Host of an external cache", line: 72},
 		{name: "external cache without address", old: "host = host.server4\n}", new: "external = true\n}", summary: "Missing address", line: 72},

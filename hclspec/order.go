@@ -23,6 +23,7 @@ func (m *module) nodes() ([]*node, hcl.Diagnostics) {
 	}
 	for _, n := range out {
 		diags = append(diags, m.resolveRefs(n)...)
+		diags = append(diags, m.checkRefKinds(n)...)
 	}
 	return out, diags
 }

@@ -194,12 +194,14 @@ func sortedAttrNames(attrs hcl.Attributes) []string {
 }
 
 // convert turns an outside value into the variable's type. Raw strings are
-// taken literally for string and untyped variables, and parsed as HCL
-// expressions for other types (as Terraform does).
+// taken literally for primitive (string, number, bool) and untyped
+// variables, and parsed as HCL expressions for other types (as Terraform
+// does): "-var n=abc" then reads "a number is required", not a complaint
+// about HCL expressions the operator never wrote.
 func (r rawValue) convert(v *Variable) (cty.Value, hcl.Diagnostics) {
 	val := r.value
 	if val == cty.NilVal {
-		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+		if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 			val = cty.StringVal(r.raw)
 		} else {
 			expr, diags := hclsyntax.ParseExpression([]byte(r.raw), "<value for var."+v.Name+">", hcl.InitialPos)

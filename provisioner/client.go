@@ -117,6 +117,10 @@ func (t Target) String() string {
 // Target returns the target this client is connected to, defaults filled.
 func (c *Client) Target() Target { return c.target }
 
+// RemoteAddr is the address the connection reached (the host's IP and
+// port), e.g. to judge how near the host is.
+func (c *Client) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
 // Close closes the connection; sessions still running fail.
 func (c *Client) Close() error {
 	var err error

@@ -32,7 +32,7 @@ func runAgent(e *env, args []string) error {
 	case "status":
 		return supervise.StatusMain(e.ctx, rest, e.stdout, e.stderr)
 	case "ctl":
-		return supervise.CtlMain(e.ctx, rest, e.stdout, e.stderr)
+		return supervise.CtlMain(e.ctx, rest, e.stdin, e.stdout, e.stderr)
 	}
 	return fmt.Errorf("unknown agent role %q: want cache, app, proxy, supervise, status or ctl", role)
 }

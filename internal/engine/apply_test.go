@@ -104,7 +104,7 @@ func (c *fakeConn) Run(_ context.Context, cmd string, stdin io.Reader) ([]byte, 
 			return nil, err
 		}
 		if !strings.Contains(cmd, sha(b)) {
-			return nil, fmt.Errorf("fake host: upload script does not check the sha256 of what it got")
+			return nil, fmt.Errorf("fake host: upload script does not record the sha256 of what it got")
 		}
 		c.f.mu.Lock()
 		c.f.files[c.host][remoteBinary] = b
@@ -117,6 +117,16 @@ func (c *fakeConn) Run(_ context.Context, cmd string, stdin io.Reader) ([]byte, 
 		return nil, fmt.Errorf("fake host: unexpected command %q", cmd)
 	}
 	action, role := fields[3], fields[len(fields)-1]
+	if slices.Contains(fields, "-config-stdin") {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, err
+		}
+		c.f.mu.Lock()
+		c.f.files[c.host][remoteConfigDir+"/"+role+".json"] = b
+		c.f.mu.Unlock()
+		c.f.record(c.host + ": write " + role + ".json")
+	}
 	if action == "restart" {
 		n := c.f.inflight.Add(1)
 		for {

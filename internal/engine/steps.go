@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -21,6 +22,19 @@ func (e *Engine) ctl(ctx context.Context, host, action, role string) error {
 		return fmt.Errorf("%s %s on %s: not connected", action, role, host)
 	}
 	if _, err := c.Run(ctx, ctlCommand(action, role), nil); err != nil {
+		return fmt.Errorf("%s %s on %s: %w", action, role, host, err)
+	}
+	return nil
+}
+
+// ctlWithConfig is ctl that first installs config as the role's config.
+func (e *Engine) ctlWithConfig(ctx context.Context, host, action, role string, config []byte) error {
+	c := e.conn(host)
+	if c == nil {
+		return fmt.Errorf("%s %s on %s: not connected", action, role, host)
+	}
+	cmd := fmt.Sprintf("%s agent ctl %s -wait %s -config-stdin %s", remoteBinary, action, healthWait, role)
+	if _, err := c.Run(ctx, cmd, bytes.NewReader(config)); err != nil {
 		return fmt.Errorf("%s %s on %s: %w", action, role, host, err)
 	}
 	return nil
@@ -80,21 +94,7 @@ func (a *applier) doChange(ctx context.Context, c *Change) error {
 	}
 	d := c.After
 	host := d.Host.Name
-	if c.WriteConfig {
-		path := remoteConfigDir + "/" + d.RoleName() + ".json"
-		if _, err := a.e.conn(host).WriteFile(ctx, path, d.Config, 0o600); err != nil {
-			return err
-		}
-	}
-	var err error
-	switch {
-	case c.Lifecycle == "":
-	case c.Lifecycle == "restart" && c.Action == Update:
-		err = a.rollingRestart(ctx, c)
-	default:
-		err = a.e.ctl(ctx, host, c.Lifecycle, d.RoleName())
-	}
-	if err != nil {
+	if err := a.configure(ctx, c); err != nil {
 		return err
 	}
 	switch c.Action {
@@ -111,6 +111,32 @@ func (a *applier) doChange(ctx context.Context, c *Change) error {
 		s.setResource(c.Addr, resourceState(d, hp.BinarySHA256))
 		s.setHost(hp.Host)
 	})
+}
+
+// configure writes c's config and starts, reloads or restarts its agent.
+// A config with a start or reload goes in the same command
+// (`agent ctl ACTION -config-stdin`): one SSH session and one process
+// start on the host instead of a hash check, a file transfer and a ctl.
+func (a *applier) configure(ctx context.Context, c *Change) error {
+	d := c.After
+	host := d.Host.Name
+	rolling := c.Lifecycle == "restart" && c.Action == Update
+	if c.WriteConfig && c.Lifecycle != "" && !rolling {
+		return a.e.ctlWithConfig(ctx, host, c.Lifecycle, d.RoleName(), d.Config)
+	}
+	if c.WriteConfig {
+		path := remoteConfigDir + "/" + d.RoleName() + ".json"
+		if _, err := a.e.conn(host).WriteFile(ctx, path, d.Config, 0o600); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.Lifecycle == "":
+		return nil
+	case rolling:
+		return a.rollingRestart(ctx, c)
+	}
+	return a.e.ctl(ctx, host, c.Lifecycle, d.RoleName())
 }
 
 // rollingRestart restarts one agent at a time; after each, while more

@@ -32,7 +32,12 @@ func (u *upper) ensureHost(hs *hostState, clientPub ssh.PublicKey) (ssh.PublicKe
 		u.note("made network namespace %s", hs.Netns)
 	}
 	if _, err := net.InterfaceByName(hs.Veth); err != nil {
-		if err := ipCmd(u.ctx, "link", "add", hs.Veth, "type", "veth", "peer", "name", "eth0", "netns", hs.Netns); err != nil {
+		// eth0 gets a fixed MAC: a remade link (a partial lab completed)
+		// must keep the MAC the machine and the other hosts have cached
+		// for its address, or they send to the old one until their
+		// neighbour entries expire, many seconds later.
+		if err := ipCmd(u.ctx, "link", "add", hs.Veth, "type", "veth", "peer", "name", "eth0",
+			"address", hostMAC(hs.Num), "netns", hs.Netns); err != nil {
 			return nil, err
 		}
 		if err := ipCmd(u.ctx, "link", "set", hs.Veth, "master", Bridge, "up"); err != nil {

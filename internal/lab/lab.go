@@ -71,6 +71,9 @@ func hostFor(k int) Host {
 // vethName is the machine-side end of host k's veth pair.
 func vethName(k int) string { return prefix + "-v" + strconv.Itoa(k) }
 
+// hostMAC is the fixed, locally administered MAC of host k's eth0.
+func hostMAC(k int) string { return fmt.Sprintf("02:73:66:6c:%02x:%02x", k>>8, k&0xff) }
+
 // Open returns the lab described by the state file in dir ("" for
 // DefaultDir).
 func Open(dir string) (*Lab, error) {

@@ -56,8 +56,10 @@ func StatusMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // reload, remove, wait (for health), wait-backend (-backend URL: until
 // the proxy role reports that backend up) or purge (remove the layout
 // when no role is left). With -wait, start/restart/reload wait for
-// health too.
-func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// health too. With -config-stdin (one NAME), stdin is first written as
+// the role's config: the engine creates or reconfigures a role in one
+// command, one process start on the host instead of three.
+func CtlMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|wait-backend|purge [-wait D] [-backend URL] NAME...")
 	}
@@ -67,9 +69,15 @@ func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	h := DetectHost()
 	wait := fs.Duration("wait", 0, "after start/restart/reload, wait this long for the role to be healthy")
 	backend := fs.String("backend", "", "with wait-backend: the backend URL the proxy role must report up")
+	configStdin := fs.Bool("config-stdin", false, "first write stdin as the config of the (one) role")
 	fs.StringVar(&h.Binary, "binary", h.Binary, "the stickyform binary the roles run")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *configStdin {
+		if err := h.configFromStdin(action, fs.Args(), stdin); err != nil {
+			return err
+		}
 	}
 	if action == "purge" {
 		err := h.Purge()
@@ -92,6 +100,23 @@ func CtlMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	return nil
+}
+
+// configFromStdin writes stdin as the config of the one role named.
+func (h Host) configFromStdin(action string, names []string, stdin io.Reader) error {
+	switch {
+	case len(names) != 1:
+		return fmt.Errorf("ctl %s: -config-stdin takes exactly one role; got %d", action, len(names))
+	case action != "start" && action != "restart" && action != "reload":
+		return fmt.Errorf("ctl %s: -config-stdin goes with start, restart or reload", action)
+	case stdin == nil:
+		return fmt.Errorf("ctl %s: -config-stdin: no stdin", action)
+	}
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return fmt.Errorf("ctl %s: read config: %w", action, err)
+	}
+	return h.WriteConfig(names[0], data)
 }
 
 func (h Host) ctl(ctx context.Context, action, name string, wait time.Duration) error {
