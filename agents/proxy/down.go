@@ -33,13 +33,21 @@ func (b *backend) abortWaiting() int {
 // wentDown aborts the waits on b when another backend of st can take the
 // retries; with none, aborting would only turn slow answers into errors.
 func (st *state) wentDown(b *backend) int {
+	if st.otherAvailable(b) {
+		return b.abortWaiting()
+	}
+	return 0
+}
+
+// otherAvailable reports whether a backend other than b takes requests.
+func (st *state) otherAvailable(b *backend) bool {
 	now := time.Now()
 	for _, o := range st.backends {
 		if o != b && o.available(now) {
-			return b.abortWaiting()
+			return true
 		}
 	}
-	return 0
+	return false
 }
 
 // clearPassive lifts a passive mark and forgets counted failures.

@@ -41,13 +41,16 @@ func TestCutHostAbortsWaits(t *testing.T) {
 	p, url := startProxy(t, cfg)
 	a := p.state.Load().backends[0]
 	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopLoad := func() { stopOnce.Do(func() { close(stop) }) }
 	total, failed, wait := load(t, url, 4, false, stop)
+	t.Cleanup(func() { stopLoad(); wait() }) // also when a check below ends the test early
 	waitFor(t, "requests served by a", func() bool { return a.requests.Load() > 20 })
 	cut()
 	waitFor(t, "a marked down", func() bool { return a.activeDown.Load() })
 	before := total.Load()
 	waitFor(t, "requests after a went down", func() bool { return total.Load() > before+20 })
-	close(stop)
+	stopLoad()
 	waitDone := make(chan struct{})
 	go func() { wait(); close(waitDone) }()
 	select {

@@ -86,6 +86,13 @@ func (x *exchange) try(b *backend) (outcome, int) {
 		_ = c.Conn.SetDeadline(deadline)
 		if abortable {
 			c.wait.Store(waitArmed)
+			// Armed first, then checked: a backend marked down after
+			// this check finds the request armed and aborts it; one
+			// marked down since it was picked is left now.
+			if !b.available(x.now) && x.st.otherAvailable(b) {
+				c.close()
+				return nextPeer, fasthttp.StatusBadGateway
+			}
 		}
 		err = x.send(c)
 		if err == nil {
