@@ -66,8 +66,8 @@ func clientLoop(mc *memcache.Client, c, rounds int) error {
 func TestMaxConns(t *testing.T) {
 	tg := startAgent(t, ServerConfig{MaxConns: 2})
 	a, b := dialSession(t, tg.addr), dialSession(t, tg.addr)
-	a.expect("version\r\n", "VERSION 1.6.0-stickyform\r\n")
-	b.expect("version\r\n", "VERSION 1.6.0-stickyform\r\n")
+	a.expect("version\r\n", "VERSION 1.6.18\r\n")
+	b.expect("version\r\n", "VERSION 1.6.18\r\n")
 	c := dialSession(t, tg.addr)
 	if got := roundTrip(t, c.c, "version\r\n", true); got != "ERROR Too many open connections\r\n<EOF>" {
 		t.Errorf("third connection: got %q; want the refusal and a hang-up", got)

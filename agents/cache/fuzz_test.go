@@ -100,7 +100,7 @@ func TestSplitAtEveryByte(t *testing.T) {
 			t.Errorf("chunk %d: got %q; want %q", chunk, got, whole)
 		}
 	}
-	want := "STORED\r\nVALUE a 0 5\r\nhello\r\nEND\r\nSTORED\r\nNOT_FOUND\r\nSTORED\r\n10\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nDELETED\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nVERSION 1.6.0-stickyform\r\n"
+	want := "STORED\r\nVALUE a 0 5\r\nhello\r\nEND\r\nSTORED\r\nNOT_FOUND\r\nSTORED\r\n10\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nDELETED\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nVERSION 1.6.18\r\n"
 	if string(whole) != want {
 		t.Errorf("reply: got %q; want %q", whole, want)
 	}

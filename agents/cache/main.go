@@ -126,7 +126,7 @@ func runBuiltin(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MemoryBytes: limit,
 		MaxItemSize: cfg.MaxItemSize,
 		MaxConns:    cfg.MaxConns,
-		Version:     "1.6.18-stickyform-" + version.Version,
+		Ident:       version.Version,
 		Logger:      log,
 	})
 	log.Info("cache listening", "addr", ln.Addr().String(), "memory_mb", cfg.MemoryMB)

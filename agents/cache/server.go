@@ -27,13 +27,21 @@ const (
 	sweepBudget   = 512
 )
 
+// ProtocolVersion is the memcached release whose protocol the server speaks,
+// reported by "version" and the "version" stat. It must stay plain
+// MAJOR.MINOR.PATCH: clients parse it (the npm "memcached" client crashes on
+// "1.6.18-stickyform-dev", and a suffix ending in digits would be read as
+// the version); the build is reported apart, as "stickyform_version".
+const ProtocolVersion = "1.6.18"
+
 // ServerConfig configures a Server. Zero values take the defaults of
 // Config (64 MiB, 1 MiB items, 1024 connections).
 type ServerConfig struct {
 	MemoryBytes int64            // item memory limit
 	MaxItemSize int              // largest item, counted as memcached does
 	MaxConns    int              // connections served at once
-	Version     string           // reported by "version"; empty means "1.6.0-stickyform"
+	Version     string           // reported by "version"; empty means ProtocolVersion
+	Ident       string           // this build, reported as the "stickyform_version" stat
 	Now         func() time.Time // clock for expiry; nil means time.Now
 	Logger      *slog.Logger     // nil discards
 }
@@ -70,7 +78,7 @@ func NewServer(cfg ServerConfig) *Server {
 		cfg.MaxConns = d.MaxConns
 	}
 	if cfg.Version == "" {
-		cfg.Version = "1.6.0-stickyform"
+		cfg.Version = ProtocolVersion
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

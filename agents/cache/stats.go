@@ -89,6 +89,9 @@ func (s *Server) generalStats() []byte {
 	w.int("uptime", int64(now.Sub(s.start)/time.Second))
 	w.int("time", now.Unix())
 	w.str("version", s.cfg.Version)
+	if s.cfg.Ident != "" {
+		w.str("stickyform_version", s.cfg.Ident)
+	}
 	w.int("pointer_size", 64)
 	w.str("rusage_user", rusage(ru.Utime))
 	w.str("rusage_system", rusage(ru.Stime))

@@ -19,6 +19,13 @@ import (
 // noGzip is the exit status of uploadScript on a host without gzip.
 const noGzip = 97
 
+// fSetPipeSize is Linux's F_SETPIPE_SZ fcntl; uploadPipeSize the size the
+// upload asks for its stdin pipe (Linux's default pipe-max-size).
+const (
+	fSetPipeSize   = 1031
+	uploadPipeSize = 1 << 20
+)
+
 // uploadScript receives the binary (gzipped when packed) on stdin and
 // installs it the way the provisioner installs files (temp file beside
 // the target, size check, fsync, rename: a running binary can be
@@ -27,6 +34,14 @@ const noGzip = 97
 // check catches a short write. It records the hash the CLI computed in
 // the agent's hash cache, keyed by the installed file's identity, so the
 // next status query does not hash 15 MB either.
+//
+// sshd feeds stdin through a pipe of 64 KiB: while the receiver waits to
+// be scheduled, sshd's channel buffer grows to the SSH window (2 MiB) and
+// every packet then costs it a buffer copy; that made sshd the biggest
+// CPU user of a cold apply. A 1 MiB pipe (the unprivileged maximum; perl
+// is the one tool of a base Linux system that can set it) keeps sshd's
+// buffer small and halves its CPU per upload. Without perl it is slower,
+// not wrong.
 func uploadScript(sum string, size int64, packed bool) string {
 	recv, check := "cat", ""
 	if packed {
@@ -37,6 +52,7 @@ func uploadScript(sum string, size int64, packed bool) string {
 mkdir -p %[3]s %[4]s
 t=$(mktemp "%[3]s/.stickyform.sf-XXXXXX")
 trap 'rm -f "$t"' EXIT
+perl -e 'fcntl(STDIN, %[10]d, %[11]d)' 2>/dev/null || true
 %[5]s > "$t"
 n=$(wc -c < "$t")
 [ "$n" -eq %[6]d ] || { echo "received $n bytes of the binary; want %[6]d" >&2; exit 1; }
@@ -48,7 +64,7 @@ trap - EXIT
 c=%[4]s/%[7]s
 if k=$(stat -c '%[8]s' "$f" 2>/dev/null); then printf '%%s=%%s\n' "$k" %[9]s > "$c.tmp" && mv -f "$c.tmp" "$c" || rm -f "$c.tmp"; fi
 `, check, remoteBinary, path.Dir(remoteBinary), supervise.DefaultStateDir, recv, size,
-		supervise.BinaryHashFile, supervise.BinaryKeyStatFormat, sum)
+		supervise.BinaryHashFile, supervise.BinaryKeyStatFormat, sum, fSetPipeSize, uploadPipeSize)
 }
 
 // nearLink reports whether a connection to addr runs over a local link:
