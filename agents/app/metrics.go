@@ -28,6 +28,8 @@ func newMetrics(mgr *sessions.Manager) *metrics {
 	counter("sessions_created_total", "Sessions created.", st.Created.Load)
 	counter("sessions_loaded_total", "Sessions loaded from a cache node.", st.Loaded.Load)
 	counter("sessions_relocated_total", "Sessions moved to another node (new id) because theirs was down.", st.Relocated.Load)
+	counter("sessions_reloaded_total", "Local session copies reloaded from their node after this app lost contact with it.", st.Reloaded.Load)
+	counter("cache_node_down_total", "Times a cache node was marked down (it stopped answering).", st.NodeDowns.Load)
 	counter("sessions_expired_total", "Local session copies dropped after the timeout.", st.Expired.Load)
 	counter("sessions_invalidated_total", "Sessions ended by the client.", st.Invalidated.Load)
 	counter("cache_ops_total", "Operations sent to cache nodes.", st.CacheOps.Load)

@@ -17,6 +17,9 @@ type conn struct {
 	w       *bufio.Writer
 	toks    [][]byte
 	num     [24]byte
+	binHead [20 + maxKeyLen]byte // a binary request's extras and key
+	binOut  [binHdrLen]byte      // a binary response header
+	binExt  [8]byte              // a binary response's flags or counter
 	noreply bool
 }
 

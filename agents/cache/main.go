@@ -1,5 +1,5 @@
 // Package cache is stickyform's cache agent: a memcached-compatible server
-// (text protocol, LRU under a memory limit, expiry) or, with engine
+// (text and binary protocols, LRU under a memory limit, expiry) or, with engine
 // "memcached", a supervisor of the real memcached binary.
 package cache
 

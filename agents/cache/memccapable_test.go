@@ -11,7 +11,8 @@ import (
 
 // TestMemccapable runs libmemcached's protocol checker (memccapable from
 // libmemcached-tools; memcapable in older packages), an independent
-// third-party suite, in ASCII mode against the agent.
+// third-party suite, against the agent: ASCII only with -a, and without
+// it the binary protocol too.
 func TestMemccapable(t *testing.T) {
 	bin := ""
 	for _, name := range []string{"memccapable", "memcapable"} {
@@ -23,14 +24,25 @@ func TestMemccapable(t *testing.T) {
 	if bin == "" {
 		t.Skip("memccapable not installed (libmemcached-tools; `make deps` installs it)")
 	}
-	tg := startAgent(t, ServerConfig{})
-	host, port, _ := net.SplitHostPort(tg.addr)
-	out, err := exec.Command(bin, "-a", "-h", host, "-p", port).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "All tests passed") {
-		t.Errorf("memccapable -a: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "[fail]") {
-		t.Errorf("memccapable reported failures:\n%s", out)
+	for _, tc := range []struct {
+		name, want string
+		flags      []string
+	}{
+		{"ascii", "ascii stat", []string{"-a"}},
+		{"binary", "binary stat", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := startAgent(t, ServerConfig{})
+			host, port, _ := net.SplitHostPort(tg.addr)
+			args := append(tc.flags, "-h", host, "-p", port)
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "All tests passed") {
+				t.Errorf("memccapable %v: %v\n%s", args, err, out)
+			}
+			if strings.Contains(string(out), "[fail]") || !strings.Contains(string(out), tc.want+" ") {
+				t.Errorf("memccapable %v: got failures or no %q test:\n%s", args, tc.want, out)
+			}
+		})
 	}
 }
 

@@ -72,7 +72,8 @@ func (s *store) get(key []byte, touch bool, exptime int64) *item {
 }
 
 // store publishes it (whose value the caller has filled in) under mode.
-// For modeCAS, cas is the unique value the client last saw. It returns the
+// For modeCAS, cas is the unique value the client last saw; a non-zero
+// cas also guards an append or prepend. It returns the
 // outcome and, when stored, the new item's cas value.
 func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 	key := []byte(it.key())
@@ -94,10 +95,14 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 			res = resNotStored
 		}
 	case modeAppend, modePrepend:
-		if old == nil || itemTotal(len(key), len(old.value())+len(it.value())) > s.maxItem {
+		switch {
+		case old == nil || itemTotal(len(key), len(old.value())+len(it.value())) > s.maxItem:
 			// memcached refuses an append that outgrows -I the same way.
 			res = resNotStored
-		} else {
+		case cas != 0 && old.cas != cas:
+			// Only the binary protocol sends a cas with an append.
+			res = resExists
+		default:
 			it = joined(old, it, mode == modeAppend)
 			it.time = now
 		}
@@ -162,6 +167,15 @@ func (s *store) del(key []byte, cas uint64) result {
 
 // touch sets a new expiry on key; the reply is TOUCHED or NOT_FOUND.
 func (s *store) touch(key []byte, exptime int64) result {
+	if s.touchItem(key, exptime) == nil {
+		return resNotFound
+	}
+	return resTouched
+}
+
+// touchItem is touch returning the touched item (nil when missing), whose
+// flags and cas the binary protocol's touch reports.
+func (s *store) touchItem(key []byte, exptime int64) *item {
 	sh := s.shardFor(key)
 	now := s.now()
 	sh.mu.Lock()
@@ -170,12 +184,12 @@ func (s *store) touch(key []byte, exptime int64) result {
 	it := s.lookup(sh, key, now)
 	if it == nil {
 		sh.st.touchMisses++
-		return resNotFound
+		return nil
 	}
 	sh.st.touchHits++
 	it.exptime = exptime
 	s.bump(sh, it)
-	return resTouched
+	return it
 }
 
 // vivify asks delta to create a missing counter (meta "ma N<ttl>").

@@ -46,7 +46,7 @@ type ServerConfig struct {
 	Logger      *slog.Logger     // nil discards
 }
 
-// A Server speaks the memcached text protocol over a store.
+// A Server speaks the memcached text and binary protocols over a store.
 type Server struct {
 	cfg     ServerConfig
 	st      *store
@@ -247,6 +247,12 @@ func (s *Server) serveConn(nc net.Conn) {
 		st:  s.st,
 		r:   bufio.NewReaderSize(nc, readBufSize),
 		w:   bufio.NewWriterSize(nc, writeBufSize),
+	}
+	// Like memcached, the first byte picks the protocol for the whole
+	// connection: the binary request magic, or text.
+	if b, err := c.r.Peek(1); err == nil && b[0] == binReqMagic {
+		c.serveBinary()
+		return
 	}
 	for {
 		line, err := c.readLine()

@@ -17,18 +17,24 @@ const maxRelativeExptime = 60 * 60 * 24 * 30
 // following memcached's realtime(): negative means already expired, and an
 // absolute time before the server started is treated the same way.
 func (s *Server) expiry(e int32) int64 {
+	return s.expiryAt(int64(e))
+}
+
+// expiryAt is expiry for a wider exptime: the binary protocol sends an
+// unsigned 32-bit one, which memcached never reads as negative.
+func (s *Server) expiryAt(e int64) int64 {
 	switch {
 	case e == 0:
 		return 0
 	case e < 0:
 		return 1
 	case e > maxRelativeExptime:
-		if int64(e) <= s.start.Unix() {
+		if e <= s.start.Unix() {
 			return 1
 		}
-		return int64(e)
+		return e
 	default:
-		return s.st.now() + int64(e)
+		return s.st.now() + e
 	}
 }
 
@@ -41,10 +47,7 @@ func (c *conn) stats(t [][]byte) {
 	}
 	switch string(t[1]) {
 	case "reset":
-		c.srv.st.resetCounters()
-		c.srv.totalConns.Store(c.srv.currConns.Load())
-		c.srv.tooLarge.Store(0)
-		c.srv.flushes.Store(0)
+		c.srv.resetStats()
 		c.reply("RESET\r\n")
 	case "settings":
 		c.w.Write(c.srv.settingsStats())
@@ -59,6 +62,14 @@ func (c *conn) stats(t [][]byte) {
 	default:
 		c.reply("ERROR\r\n")
 	}
+}
+
+// resetStats answers "stats reset" in either protocol.
+func (s *Server) resetStats() {
+	s.st.resetCounters()
+	s.totalConns.Store(s.currConns.Load())
+	s.tooLarge.Store(0)
+	s.flushes.Store(0)
 }
 
 // statWriter formats "STAT name value" lines.
@@ -152,7 +163,7 @@ func (s *Server) settingsStats() []byte {
 	w.str("evictions", "on")
 	w.int("num_threads", int64(runtime.GOMAXPROCS(0)))
 	w.str("cas_enabled", "yes")
-	w.str("binding_protocol", "ascii")
+	w.str("binding_protocol", "auto-negotiate")
 	w.int("item_size_max", int64(s.cfg.MaxItemSize))
 	w.str("flush_enabled", "yes")
 	w.str("hash_algorithm", "maphash")

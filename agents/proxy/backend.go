@@ -69,6 +69,19 @@ func (c *upConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// abandon closes c on a request the proxy gives up on (and may send to
+// another backend): with linger 0 the kernel resets the connection and
+// drops request bytes not yet delivered, instead of going on sending them
+// after the close. Otherwise a backend cut off mid-request would receive
+// and apply the request once the link is back, long after its retry on
+// another backend, and hold that stale change.
+func (c *upConn) abandon() {
+	if tc, ok := c.Conn.(interface{ SetLinger(int) error }); ok { // *net.TCPConn, rawConn
+		_ = tc.SetLinger(0)
+	}
+	c.close()
+}
+
 func (c *upConn) close() {
 	c.b.mu.Lock()
 	delete(c.b.open, c)

@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -73,8 +75,9 @@ func TestCutHostAbortsWaits(t *testing.T) {
 }
 
 // silentBackend accepts connections, reads requests and never answers;
-// each request read is announced on the returned channel. stopListening
-// closes the listener (new connects are refused) and keeps connections.
+// each request read is announced on the returned channel, and so is how
+// its connection ended ("reset" or "closed"). stopListening closes the
+// listener (new connects are refused) and keeps connections.
 func silentBackend(t *testing.T) (url string, got <-chan string, stopListening func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -97,7 +100,11 @@ func silentBackend(t *testing.T) (url string, got <-chan string, stopListening f
 				br := bufio.NewReader(c)
 				for {
 					req, err := http.ReadRequest(br)
+					if errors.Is(err, syscall.ECONNRESET) {
+						reqs <- "reset"
+					}
 					if err != nil {
+						reqs <- "closed"
 						return
 					}
 					_, _ = io.Copy(io.Discard, req.Body)
@@ -118,8 +125,10 @@ func silentBackend(t *testing.T) (url string, got <-chan string, stopListening f
 }
 
 // TestPassiveDownAbortsWaits: without active checks, a connect failure
-// that marks a backend down (max_fails 1) retries at once the GET already
-// waiting on it; a POST waiting there is not replayed.
+// that marks a backend down (max_fails 1) retries at once the GET or PUT
+// already waiting on it, and the retried answer re-points the route cookie
+// to the backend that served it (else the client would return to a's stale
+// state once a is back); a POST waiting there is not replayed.
 func TestPassiveDownAbortsWaits(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -127,9 +136,11 @@ func TestPassiveDownAbortsWaits(t *testing.T) {
 		wantStatus int
 		wantBody   string
 		wantAbort  uint64
+		wantRoute  string
 	}{
-		{"GET retried on b", "GET", 200, "b", 1},
-		{"POST not replayed", "POST", 504, "", 0},
+		{"GET retried on b", "GET", 200, "b", 1, "1"},
+		{"PUT retried on b", "PUT", 200, "b", 1, "1"},
+		{"POST not replayed", "POST", 504, "", 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,6 +157,7 @@ func TestPassiveDownAbortsWaits(t *testing.T) {
 			type result struct {
 				status int
 				body   string
+				route  string
 			}
 			res := make(chan result, 1)
 			go func() {
@@ -158,7 +170,7 @@ func TestPassiveDownAbortsWaits(t *testing.T) {
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				res <- result{resp.StatusCode, string(body)}
+				res <- result{resp.StatusCode, string(body), cookieValue(resp.Header.Get("Set-Cookie"), "route")}
 			}()
 			if m := <-got; m != tt.method {
 				t.Fatalf("silent backend got %s; want %s", m, tt.method)
@@ -173,8 +185,17 @@ func TestPassiveDownAbortsWaits(t *testing.T) {
 			if r.status != tt.wantStatus || (tt.wantBody != "" && r.body != tt.wantBody) {
 				t.Errorf("waiting %s: got %d %q; want %d %q", tt.method, r.status, r.body, tt.wantStatus, tt.wantBody)
 			}
+			if r.route != tt.wantRoute {
+				t.Errorf("waiting %s: got route cookie %q; want %q", tt.method, r.route, tt.wantRoute)
+			}
 			if n := a.aborted.Load(); n != tt.wantAbort {
 				t.Errorf("aborted waits: got %d; want %d", n, tt.wantAbort)
+			}
+			// Given up on, the request must not reach a later (a cut
+			// host would get it when the link is back): the connection
+			// is reset, which drops unsent bytes, not closed.
+			if end := <-got; end != "reset" {
+				t.Errorf("a's connection after the proxy gave up: got %q; want reset", end)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func (x *exchange) try(b *backend) (outcome, int) {
 		if abortable && c.wait.Swap(waitIdle) == waitAborted {
 			// b went down while this request waited for its answer:
 			// retry it elsewhere now rather than at the read timeout.
-			c.close()
+			c.abandon()
 			x.ctx.Response.Header.Reset()
 			return nextPeer, fasthttp.StatusGatewayTimeout
 		}
@@ -110,7 +110,7 @@ func (x *exchange) try(b *backend) (outcome, int) {
 			return failed, fasthttp.StatusRequestTimeout
 		}
 		if err != nil {
-			c.close()
+			c.abandon()
 			timedOut := isTimeout(err) || !time.Now().Before(deadline)
 			if c.reused && c.nread == 0 && !timedOut && x.replayable() {
 				// A keep-alive connection the backend had already closed:

@@ -55,6 +55,11 @@ type Stats struct {
 	Created, Loaded, Relocated, Expired, Invalidated atomic.Int64
 	CacheOps, CacheErrors, CASRetries, LockTimeouts  atomic.Int64
 	Writes, Touches, QueueFull                       atomic.Int64
+	// Reloaded counts local copies reloaded after this app lost their
+	// node for a while (another app may have written them meanwhile).
+	Reloaded atomic.Int64
+	// NodeDowns counts nodes marked down (up to down transitions).
+	NodeDowns atomic.Int64
 	// WriteFailures counts changed sessions that could not be stored
 	// before the response (no node reachable); they stay in memory, dirty,
 	// and are written by a later request or the shutdown flush.

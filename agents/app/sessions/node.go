@@ -28,6 +28,12 @@ type node struct {
 	client  atomic.Pointer[memcache.Client]
 	up      atomic.Bool
 	kick    chan struct{} // wakes the monitor after an operation failed
+	// lapses counts the moments this app lost the node: a failed
+	// operation, a lost or unanswered watch connection, a mark down.
+	// Meanwhile another app may have written a session stored there (its
+	// user failed over), so a local copy synced before the latest lapse
+	// may be stale and is reloaded before it is served (sticky mode).
+	lapses atomic.Uint64
 }
 
 func newNode(spec NodeSpec, timeout time.Duration, stats *Stats) *node {
@@ -65,6 +71,7 @@ func (n *node) do(opName string, op func(c *memcache.Client) error) error {
 		return err
 	}
 	n.stats.CacheErrors.Add(1)
+	n.lapses.Add(1)
 	if !n.probeNow() {
 		n.markDown()
 		return &NodeError{Node: n.spec.ID, Op: opName, Err: err}
@@ -113,7 +120,9 @@ func (n *node) renewClient() {
 }
 
 func (n *node) markDown() {
+	n.lapses.Add(1)
 	if n.up.Swap(false) {
+		n.stats.NodeDowns.Add(1)
 		n.renewClient()
 	}
 	select {
@@ -144,6 +153,13 @@ func isTimeout(err error) bool {
 // blocked read returns at once, so the node is marked down before any
 // request pays a timeout. A host that vanishes silently is caught by the
 // "version" probe every interval.
+//
+// A watch that ends is not yet an outage: its connection may be one from
+// before a restart that is torn down late (the node answers again on new
+// connections), or one answer was slow on a busy host. Marking the node
+// down then would send new sessions to a failover node although the node
+// answers, so the node is marked down only when a fresh connection made at
+// once gets no answer either (a dead process refuses it at once).
 func (n *node) monitor(ctx context.Context, interval time.Duration, conn net.Conn) {
 	for ctx.Err() == nil {
 		if conn == nil {
@@ -159,8 +175,19 @@ func (n *node) monitor(ctx context.Context, interval time.Duration, conn net.Con
 		}
 		n.watch(ctx, conn, interval)
 		conn.Close()
-		conn = nil
-		n.markDownQuiet()
+		if ctx.Err() != nil {
+			return
+		}
+		// Contact was lost, however briefly: local copies synced before
+		// may have missed another app's writes.
+		n.lapses.Add(1)
+		var err error
+		if conn, err = n.probeDial(ctx); err != nil {
+			conn = nil
+			n.markDownQuiet()
+			continue
+		}
+		n.renewClient() // pooled connections may be as stale as the watched one
 	}
 }
 
@@ -221,6 +248,8 @@ func (n *node) probeLines(conn net.Conn, lines <-chan string) bool {
 
 func (n *node) markDownQuiet() {
 	if n.up.Swap(false) {
+		n.lapses.Add(1)
+		n.stats.NodeDowns.Add(1)
 		n.renewClient()
 	}
 }

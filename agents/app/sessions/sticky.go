@@ -27,8 +27,13 @@ type entry struct {
 	// back) keeps those changes.
 	base        map[string]string
 	baseVersion uint64
-	queued      bool // waiting in the write-behind queue
-	gone        bool // expired or invalidated: drop, never write
+	// synced is the node's lapse count when the local copy was last
+	// synced with it (loaded, written or refreshed), read before that
+	// operation: when the node's count has moved since, this app lost
+	// contact with the node and the copy is reloaded before it is served.
+	synced uint64
+	queued bool // waiting in the write-behind queue
+	gone   bool // expired or invalidated: drop, never write
 }
 
 // beginSticky serves a held session from memory; a session this app does
@@ -51,6 +56,18 @@ func (m *Manager) beginSticky(t *Txn) error {
 		m.dropLocked(e)
 		return nil
 	}
+	if n := m.byID[e.s.Node]; n != nil && n.up.Load() && e.synced != n.lapses.Load() {
+		// Rare (only after this app lost its node): one round trip.
+		e.mu.Unlock()
+		err := m.resync(e)
+		e.mu.Lock()
+		if err != nil {
+			return err
+		}
+		if e.gone {
+			return nil // invalidated meanwhile
+		}
+	}
 	if n := m.byID[e.s.Node]; n != nil && !n.up.Load() {
 		m.relocateLocked(e)
 	}
@@ -64,6 +81,7 @@ func (m *Manager) beginSticky(t *Txn) error {
 func (m *Manager) loadSticky(id string) (*entry, error) {
 	node, _ := splitID(id)
 	n := m.byID[node]
+	synced := n.lapses.Load()
 	var it *memcache.Item
 	err := n.do("get", func(c *memcache.Client) (err error) {
 		it, err = c.Get(id)
@@ -82,7 +100,7 @@ func (m *Manager) loadSticky(id string) (*entry, error) {
 	}
 	s.LastAccess = m.now() // present in the cache: alive, whatever it says
 	m.stats.Loaded.Add(1)
-	e := &entry{s: s, storedHash: contentHash(s.ID, s.Attributes), base: cloneAttrs(s.Attributes), baseVersion: s.Version}
+	e := &entry{s: s, storedHash: contentHash(s.ID, s.Attributes), base: cloneAttrs(s.Attributes), baseVersion: s.Version, synced: synced}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if held := m.local[id]; held != nil { // a parallel request was first
@@ -102,6 +120,7 @@ func (m *Manager) relocateLocked(e *entry) bool {
 	}
 	old := e.s.ID
 	e.s.ID, e.s.Node, e.storedHash, e.base = newID(n.spec.ID), n.spec.ID, 0, nil
+	e.synced = n.lapses.Load() // nothing stored under the new id: the copy is the truth
 	m.mu.Lock()
 	delete(m.local, old)
 	m.local[e.s.ID] = e
@@ -133,6 +152,9 @@ func (t *Txn) commitSticky() {
 	e := t.e
 	if e == nil {
 		e = &entry{s: t.sess.clone()}
+		if n := m.byID[e.s.Node]; n != nil {
+			e.synced = n.lapses.Load() // new: nothing to miss
+		}
 		m.mu.Lock()
 		m.local[e.s.ID] = e
 		m.mu.Unlock()

@@ -26,11 +26,12 @@ func (m *Manager) flush(e *entry) error {
 	e.mu.Unlock()
 
 	n := m.byID[snap.Node]
+	synced := n.lapses.Load() // before the round trip: a lapse during it counts
 	if !changed {
 		m.stats.Touches.Add(1)
 		stored, err := m.getAndTouch(n, snap.ID)
 		if err == nil {
-			m.rebase(e, snap, stored)
+			m.rebase(e, snap, stored, synced)
 			return nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) {
@@ -46,7 +47,7 @@ func (m *Manager) flush(e *entry) error {
 		m.log.Info("session write failed", "id", snap.ID, "err", err)
 		return err
 	}
-	m.rebase(e, snap, stored)
+	m.rebase(e, snap, stored, synced)
 	return nil
 }
 
@@ -77,7 +78,7 @@ func (m *Manager) storeNow(e *entry) {
 
 // rebase makes stored the entry's base and local copy, keeping the changes
 // requests made since snap was taken (they are queued for the next write).
-func (m *Manager) rebase(e *entry, snap, stored *Session) {
+func (m *Manager) rebase(e *entry, snap, stored *Session, synced uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.gone || e.s.ID != snap.ID {
@@ -89,6 +90,7 @@ func (m *Manager) rebase(e *entry, snap, stored *Session) {
 	e.s.Version = stored.Version
 	e.base, e.baseVersion = cloneAttrs(stored.Attributes), stored.Version
 	e.storedHash, e.lastWrite = contentHash(stored.ID, stored.Attributes), m.now()
+	e.synced = synced
 }
 
 func (m *Manager) getAndTouch(n *node, id string) (*Session, error) {
