@@ -50,7 +50,8 @@ lint:
 # be overwritten by another checkout's run and corrupt the summary line.
 TESTLOG    ?= bin/test.log
 test: deps lint build
-	$(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... 2>&1 | tee $(TESTLOG) | grep -v '^=== \|^--- PASS\|^PASS$$'; \
+	@echo "go test -race -count=1 ./... (log: $(TESTLOG))"
+	@mkdir -p $(dir $(TESTLOG)); $(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... 2>&1 | tee $(TESTLOG) | grep -v '^=== \|^--- PASS\|^PASS$$'; \
 	status=$${PIPESTATUS[0]}; \
 	pass=$$(grep -c '^ok ' $(TESTLOG)); fail=$$(grep -c '^FAIL\s' $(TESTLOG)); \
 	echo "packages: $$pass passed, $$fail failed"; exit $$status
