@@ -1,38 +1,16 @@
 package app
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
+	"github.com/stickyform/stickyform/agents/agentconfig"
 	"github.com/stickyform/stickyform/agents/app/sessions"
 )
 
-// Duration is a time.Duration that reads and writes JSON strings in Go
-// syntax ("30m", "2s"), the form the engine writes into agent config files.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a Go duration string such as "30m".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"30m\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a JSON duration string ("30m"), shared by the agents.
+type Duration = agentconfig.Duration
 
 // Config is the app agent's configuration, as written by the engine to
 // /etc/stickyform/app-<name>.json. Zero values mean the documented defaults.
@@ -81,18 +59,9 @@ const (
 // LoadConfig reads a Config from a JSON file. Unknown fields are an error so
 // that a typo in a generated file is caught at start, not silently ignored.
 func LoadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("load app config: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("load app config %s: %w", path, err)
-	}
-	if dec.More() {
-		return Config{}, fmt.Errorf("load app config %s: trailing data after the JSON object", path)
+	if err := agentconfig.Load(path, "app", &c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

@@ -1,12 +1,10 @@
 package cache
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stickyform/stickyform/agents/agentconfig"
 	"net"
-	"os"
 )
 
 // Engine names accepted in Config.Engine.
@@ -37,15 +35,9 @@ type Config struct {
 // LoadConfig reads a Config from a JSON file. Unknown fields are an error,
 // so a typo in a deployed file fails loudly instead of being ignored.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("load cache config: %w", err)
-	}
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("load cache config %s: %w", path, err)
+	if err := agentconfig.Load(path, "cache", &c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

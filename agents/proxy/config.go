@@ -1,43 +1,17 @@
 package proxy
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stickyform/stickyform/agents/agentconfig"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
 
-// Duration is a time.Duration that reads and writes JSON strings in Go
-// syntax ("30m", "2s"), the form the engine writes into agent config files.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a Go duration string such as "2s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"2s\": %w", err)
-	}
-	if s == "" {
-		*d = 0
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a JSON duration string ("2s"), shared by the agents.
+type Duration = agentconfig.Duration
 
 // Config is the proxy agent's configuration, as written by the engine to
 // /etc/stickyform/proxy-<name>.json. Zero values mean the documented
@@ -160,15 +134,9 @@ const (
 // LoadConfig reads a Config from a JSON file. Unknown fields are an error so
 // that a typo in a generated file is caught at start, not silently ignored.
 func LoadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("load proxy config: %w", err)
-	}
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("load proxy config %s: %w", path, err)
+	if err := agentconfig.Load(path, "proxy", &c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

@@ -17,6 +17,7 @@ func TestDeps(t *testing.T) {
 		bad := strings.Contains(dep, "hashicorp/hcl") || strings.HasPrefix(dep, "golang.org/x/crypto/ssh") ||
 			(strings.HasPrefix(dep, "github.com/stickyform/stickyform/") &&
 				!strings.HasPrefix(dep, "github.com/stickyform/stickyform/agents/proxy") &&
+				dep != "github.com/stickyform/stickyform/agents/agentconfig" &&
 				dep != "github.com/stickyform/stickyform/internal/version")
 		if bad {
 			t.Errorf("agents/proxy depends on %s", dep)
