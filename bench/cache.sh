@@ -22,23 +22,8 @@ THREADS=${THREADS:-2}
 CONCURRENCY=${CONCURRENCY:-32}
 MEMORY_MB=${MEMORY_MB:-64}
 
-for cmd in go memcached memcaslap python3; do
-  command -v "$cmd" >/dev/null || { echo "bench/cache.sh: $cmd is missing (make deps)" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# free_port prints a loopback port nobody listens on.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source bench/lib/loopback.bash
+loopback_start cache.sh go memcached memcaslap
 
 # wait_version waits until 127.0.0.1:$1 answers the memcached "version" command.
 wait_version() {

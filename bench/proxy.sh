@@ -23,26 +23,9 @@ DURATION=${DURATION:-5s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 
-for cmd in go wrk nginx haproxy curl; do
-  command -v "$cmd" >/dev/null || { echo "bench/proxy.sh: $cmd is missing (make deps)" >&2; exit 1; }
-done
+source bench/lib/loopback.bash
+loopback_start proxy.sh go wrk nginx haproxy curl
 
-work=$(mktemp -d)
-pids=()
-pidfiles=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for f in "${pidfiles[@]}"; do [[ -s $f ]] && kill "$(cat "$f")" 2>/dev/null || true; done
-  sleep 0.3
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# free_port prints a loopback port nobody listens on.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 B1=$(free_port); B2=$(free_port); NGINX=$(free_port); HAPROXY=$(free_port); AGENT=$(free_port); ADMIN=$(free_port)
 
 render() { # template output
