@@ -113,6 +113,14 @@ func (c *fakeConn) Run(_ context.Context, cmd string, stdin io.Reader) ([]byte, 
 		c.f.record(c.host + ": upload " + remoteBinary)
 		return nil, nil
 	}
+	if inner, ok := strings.CutPrefix(cmd, "exec 3<&0\nr=$("); ok {
+		// ctlInline's script: the ctl command inside, then the answer check.
+		inner, _, ok = strings.Cut(inner, " <&3 3<&- 2>&1 &)\n")
+		if !ok || !strings.Contains(inner, " -inline ") || !strings.Contains(cmd, `[ "$r" = ok ]`) {
+			return nil, fmt.Errorf("fake host: malformed inline ctl script %q", cmd)
+		}
+		cmd = inner
+	}
 	fields := strings.Fields(cmd)
 	if len(fields) < 4 || fields[1] != "agent" || fields[2] != "ctl" {
 		return nil, fmt.Errorf("fake host: unexpected command %q", cmd)

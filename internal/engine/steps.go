@@ -7,11 +7,36 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/stickyform/stickyform/internal/supervise"
 )
 
 // ctlCommand is the remote command that changes one role on a host.
-func ctlCommand(action, role string) string {
-	return fmt.Sprintf("%s agent ctl %s -wait %s %s", remoteBinary, action, healthWait, role)
+// start, restart and reload run as ctlInline scripts; the others alone.
+func ctlCommand(action, role string, configStdin bool) string {
+	switch action {
+	case "start", "restart", "reload":
+	default:
+		return fmt.Sprintf("%s agent ctl %s -wait %s %s", remoteBinary, action, healthWait, role)
+	}
+	flags := "-inline"
+	if configStdin {
+		flags += " -config-stdin"
+	}
+	return ctlInline(fmt.Sprintf("%s agent ctl %s %s -wait %s %s", remoteBinary, action, flags, healthWait, role))
+}
+
+// ctlInline wraps a `ctl -inline` command: it becomes the role's
+// supervisor where one is needed instead of starting one (a Go process
+// start less per role on the host), so it runs in the background and the
+// script waits for its answer, the end of its output, not for its exit.
+// A background command's stdin is /dev/null unless redirected, hence the
+// copy of the session's stdin (a config) on fd 3.
+func ctlInline(cmd string) string {
+	return `exec 3<&0
+r=$(` + cmd + ` <&3 3<&- 2>&1 &)
+exec 3<&-
+[ "$r" = ` + supervise.InlineOK + ` ] || { printf '%s\n' "${r:-no answer from stickyform agent ctl}" >&2; exit 1; }`
 }
 
 // ctl runs `stickyform agent ctl ACTION ROLE` on host and waits for
@@ -21,7 +46,7 @@ func (e *Engine) ctl(ctx context.Context, host, action, role string) error {
 	if c == nil {
 		return fmt.Errorf("%s %s on %s: not connected", action, role, host)
 	}
-	if _, err := c.Run(ctx, ctlCommand(action, role), nil); err != nil {
+	if _, err := c.Run(ctx, ctlCommand(action, role, false), nil); err != nil {
 		return fmt.Errorf("%s %s on %s: %w", action, role, host, err)
 	}
 	return nil
@@ -33,8 +58,7 @@ func (e *Engine) ctlWithConfig(ctx context.Context, host, action, role string, c
 	if c == nil {
 		return fmt.Errorf("%s %s on %s: not connected", action, role, host)
 	}
-	cmd := fmt.Sprintf("%s agent ctl %s -wait %s -config-stdin %s", remoteBinary, action, healthWait, role)
-	if _, err := c.Run(ctx, cmd, bytes.NewReader(config)); err != nil {
+	if _, err := c.Run(ctx, ctlCommand(action, role, true), bytes.NewReader(config)); err != nil {
 		return fmt.Errorf("%s %s on %s: %w", action, role, host, err)
 	}
 	return nil

@@ -58,7 +58,8 @@ func StatusMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // when no role is left). With -wait, start/restart/reload wait for
 // health too. With -config-stdin (one NAME), stdin is first written as
 // the role's config: the engine creates or reconfigures a role in one
-// command, one process start on the host instead of three.
+// command, one process start on the host instead of three. With -inline
+// (one NAME) this process becomes the role's supervisor: see Host.Inline.
 func CtlMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|wait-backend|purge [-wait D] [-backend URL] NAME...")
@@ -70,9 +71,13 @@ func CtlMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	wait := fs.Duration("wait", 0, "after start/restart/reload, wait this long for the role to be healthy")
 	backend := fs.String("backend", "", "with wait-backend: the backend URL the proxy role must report up")
 	configStdin := fs.Bool("config-stdin", false, "first write stdin as the config of the (one) role")
+	inline := fs.Bool("inline", false, "start/restart/reload one role, becoming its supervisor when it needs one; print \"ok\" once healthy")
 	fs.StringVar(&h.Binary, "binary", h.Binary, "the stickyform binary the roles run")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *inline && (len(fs.Args()) != 1 || (action != "start" && action != "restart" && action != "reload")) {
+		return fmt.Errorf("ctl %s: -inline goes with start, restart or reload of exactly one role", action)
 	}
 	if *configStdin {
 		if err := h.configFromStdin(action, fs.Args(), stdin); err != nil {
@@ -87,6 +92,13 @@ func CtlMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return nil
 		}
 		return err
+	}
+	if *inline {
+		var release func(*os.File)
+		if f, ok := stdout.(*os.File); ok && f == os.Stdout {
+			release = ReleaseStdio
+		}
+		return h.Inline(ctx, action, fs.Args()[0], *wait, stdout, release)
 	}
 	for _, name := range fs.Args() {
 		if action == "wait-backend" {

@@ -91,37 +91,51 @@ var ErrAlreadyRunning = errors.New("supervise: already running")
 // SIGTERM and SIGHUP are forwarded to the child. Run returns after the
 // child has exited.
 func Run(ctx context.Context, opts Options) error {
+	s, err := newSupervisor(opts)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.loop(ctx)
+}
+
+// newSupervisor takes the role's pid file and opens its log file; the
+// caller runs loop, then close.
+func newSupervisor(opts Options) (*supervisor, error) {
 	opts = opts.withDefaults()
 	if opts.Name == "" || len(opts.Command) == 0 {
-		return errors.New("supervise: need a name and a command")
+		return nil, errors.New("supervise: need a name and a command")
 	}
 	for _, d := range []string{opts.RunDir, opts.LogDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("supervise %s: %w", opts.Name, err)
+			return nil, fmt.Errorf("supervise %s: %w", opts.Name, err)
 		}
 	}
 	pidf, err := lockPidFile(PidFile(opts.RunDir, opts.Name))
 	if err != nil {
-		return fmt.Errorf("supervise %s: %w", opts.Name, err)
+		return nil, fmt.Errorf("supervise %s: %w", opts.Name, err)
 	}
-	defer func() {
-		os.Remove(AgentPidFile(opts.RunDir, opts.Name))
-		os.Remove(pidf.Name())
-		pidf.Close()
-	}()
 	logf, err := os.OpenFile(LogFile(opts.LogDir, opts.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("supervise %s: open log: %w", opts.Name, err)
+		os.Remove(pidf.Name())
+		pidf.Close()
+		return nil, fmt.Errorf("supervise %s: open log: %w", opts.Name, err)
 	}
-	defer logf.Close()
 	if opts.Stderr == nil {
 		opts.Stderr = logf
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	s := &supervisor{opts: opts, log: logf, sigs: sigs}
-	return s.loop(ctx)
+	return &supervisor{opts: opts, log: logf, sigs: sigs, pidf: pidf}, nil
+}
+
+// close releases what newSupervisor took.
+func (s *supervisor) close() {
+	signal.Stop(s.sigs)
+	s.log.Close()
+	os.Remove(AgentPidFile(s.opts.RunDir, s.opts.Name))
+	os.Remove(s.pidf.Name())
+	s.pidf.Close()
 }
 
 // lockPidFile creates path, takes its flock and writes our pid into it.
@@ -150,7 +164,8 @@ func lockPidFile(path string) (*os.File, error) {
 
 type supervisor struct {
 	opts Options
-	log  io.Writer
+	log  *os.File
+	pidf *os.File
 	sigs chan os.Signal
 }
 

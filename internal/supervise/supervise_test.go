@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -321,4 +323,59 @@ func TestWaitBackendUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInlineBecomesSupervisor: `ctl start -inline` supervises the role in
+// its own process, answers "ok" once the role is healthy, and a second
+// inline start finds it running and only answers.
+func TestInlineBecomesSupervisor(t *testing.T) {
+	h, name, _ := testHost(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	released := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Inline(ctx, "start", name, 20*time.Second, out, func(*os.File) { close(released) })
+	}()
+	select {
+	case <-released:
+	case err := <-done:
+		t.Fatalf("Inline returned before it answered: %v (output %q)", err, out.String())
+	}
+	if got := out.String(); got != InlineOK+"\n" {
+		t.Fatalf("answer: got %q; want %q", got, InlineOK+"\n")
+	}
+	st := roleOf(t, h.Status(ctx), name)
+	if !st.Running || !st.Healthy || st.SupervisorPID != os.Getpid() {
+		t.Fatalf("status: got %+v; want running and healthy, supervised by this process (%d)", st, os.Getpid())
+	}
+	var again bytes.Buffer
+	if err := h.Inline(ctx, "start", name, 20*time.Second, &again, nil); err != nil || again.String() != InlineOK+"\n" {
+		t.Fatalf("second inline start: got %v, %q; want nil, %q", err, again.String(), InlineOK+"\n")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Inline after cancel: %v", err)
+	}
+	if st := roleOf(t, h.Status(context.Background()), name); st.Running {
+		t.Fatalf("status after the inline supervisor ended: got %+v; want not running", st)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
