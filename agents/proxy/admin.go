@@ -75,7 +75,7 @@ type BackendStatus struct {
 // Status reports the current state.
 func (p *Proxy) Status() Status {
 	st := p.state.Load()
-	s := Status{Name: st.cfg.Name, Version: version.Version, Uptime: time.Since(p.started).Round(time.Second).String(), Clients: p.srv.GetOpenConnectionsCount()}
+	s := Status{Name: st.cfg.Name, Version: version.Version, Uptime: time.Since(p.started).Round(time.Second).String(), Clients: p.srv.GetOpenConnectionsCount() + p.loopClients.Load()}
 	now := time.Now()
 	for i, b := range st.backends {
 		ac := "off"
@@ -87,7 +87,7 @@ func (p *Proxy) Status() Status {
 		}
 		s.Backends = append(s.Backends, BackendStatus{
 			URL: b.url, Route: st.sticky.values[i], Up: b.available(now), ActiveCheck: ac,
-			Active: b.active.Load(), Conns: b.conns.Load(), Idle: b.idleCount(),
+			Active: b.active.Load(), Conns: b.conns.Load(), Idle: b.idleCount() + int(b.loopIdle.Load()),
 			Requests: b.requests.Load(), Failures: b.failures.Load(), Retries: b.retries.Load(),
 			Aborted: b.aborted.Load(),
 		})

@@ -35,6 +35,7 @@ type backend struct {
 	failures   atomic.Uint64
 	retries    atomic.Uint64
 	conns      atomic.Int64 // open upstream connections
+	loopIdle   atomic.Int64 // idle connections in the event loops' pools
 }
 
 // upConn is a pooled upstream connection. It counts the bytes read so a dead
@@ -115,13 +116,18 @@ func (b *backend) dial(timeout time.Duration) (*upConn, error) {
 	c := &upConn{Conn: newRawConn(nc), b: b}
 	c.br = bufio.NewReaderSize(c, 16<<10)
 	c.bw = bufio.NewWriterSize(c.Conn, 16<<10)
+	b.track(c)
+	return c, nil
+}
+
+// track registers an open connection (so its wait can be aborted).
+func (b *backend) track(c *upConn) {
 	b.mu.Lock()
 	if b.open == nil {
 		b.open = map[*upConn]struct{}{}
 	}
 	b.open[c] = struct{}{}
 	b.mu.Unlock()
-	return c, nil
 }
 
 // put returns a healthy, fully read connection to the pool, closing it when

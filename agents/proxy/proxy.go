@@ -26,6 +26,11 @@ type Proxy struct {
 	// bodies, so a 1 GiB body costs one 32 KiB buffer, not 1 GiB of heap.
 	heads, bufs sync.Pool
 
+	// handoff passes connections from the event loops to srv;
+	// loopClients counts the client connections the loops serve.
+	handoff     atomic.Pointer[handoffListener]
+	loopClients atomic.Int32
+
 	mu      sync.Mutex // serialises Reload
 	checker *checker
 	started time.Time
@@ -124,6 +129,9 @@ func (p *Proxy) dropRemoved(old, cur *state) {
 // requests in flight finish (up to drain) and returns.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
 	cfg := p.state.Load().cfg
+	if tl, ok := ln.(*net.TCPListener); ok && cfg.TLSCert == "" {
+		return p.serveLoops(ctx, tl, drain)
+	}
 	ln = rawListener{ln}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
