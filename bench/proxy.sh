@@ -99,6 +99,7 @@ run_wrk() {
   echo "$rps $p99 $(awk -v c=$((c1 - c0)) -v t="$tick" -v n="$n" 'BEGIN{printf "%.1f", c*1e6/t/n}')"
 }
 
+echo "load before: $(uptime)"
 declare -A all_rps all_p99 all_cpu
 for r in $(seq "$ROUNDS"); do
   for name in nginx haproxy agent; do
@@ -111,6 +112,7 @@ done
 # median of the rounds: one round spoiled by another job on the machine
 # does not move it.
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+echo "load after: $(uptime)"
 echo
 printf '%-8s %12s %10s %12s\n' proxy 'req/s' 'p99 ms' 'cpu us/req'
 declare -A med_rps med_p99

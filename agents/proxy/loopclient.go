@@ -55,6 +55,8 @@ func (c *addrConn) RemoteAddr() net.Addr { return c.remote }
 func (l *loop) addClient(a acceptedConn) {
 	c := &clientConn{l: l, fd: a.fd, ctx: &fasthttp.RequestCtx{}, in: make([]byte, 0, loopMaxRequestHead), since: time.Now(), mayRead: true}
 	c.ctx.Init2(&addrConn{local: a.local, remote: a.remote}, fasthttpLogger{l.p.log}, false)
+	c.ctx.Response.Header.DisableNormalizing()
+	c.ctx.Response.Header.SetNoDefaultContentType(true)
 	gen, err := l.register(a.fd, c)
 	if err != nil {
 		syscall.Close(a.fd)

@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawClient dials the proxy at url for hand-written requests.
+func rawClient(t *testing.T, url string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return conn, bufio.NewReader(conn)
+}
+
+// readResponses reads n responses and returns their status codes and bodies.
+func readResponses(t *testing.T, br *bufio.Reader, method string, n int) []string {
+	t.Helper()
+	var got []string
+	for range n {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("response %d: %v", len(got)+1, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got = append(got, resp.Status[:3]+" "+string(b))
+	}
+	return got
+}
+
+// TestConnectionPaths: requests on one connection take the event loop
+// (plain GETs, pipelined or arriving byte by byte) and the goroutine path
+// (a body) in any order, each answered once and in order.
+func TestConnectionPaths(t *testing.T) {
+	s := namedBackend(t, "a")
+	_, url := startProxy(t, backendsConfig(s))
+	conn, br := rawClient(t, url)
+	get := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, get+get+get); err != nil {
+		t.Fatal(err)
+	}
+	if got := readResponses(t, br, "GET", 3); strings.Join(got, ",") != "200 a,200 a,200 a" {
+		t.Errorf("pipelined GETs: got %q; want three 200 a", got)
+	}
+	for i := range len(get) {
+		if _, err := io.WriteString(conn, get[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := readResponses(t, br, "GET", 1); got[0] != "200 a" {
+		t.Errorf("GET sent byte by byte: got %q; want 200 a", got)
+	}
+	post := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+	if _, err := io.WriteString(conn, post+get); err != nil {
+		t.Fatal(err)
+	}
+	if got := readResponses(t, br, "GET", 2); strings.Join(got, ",") != "200 a,200 a" {
+		t.Errorf("POST then GET: got %q; want two 200 a", got)
+	}
+}
+
+// TestResponseHeadersKept: the proxy adds no Content-Type of its own, and a
+// body arriving in pieces is passed on whole.
+func TestResponseHeadersKept(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil // no sniffed type
+		w.Header().Set("Content-Length", "10")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, "01234")
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(w, "56789")
+	}))
+	t.Cleanup(s.Close)
+	_, url := startProxy(t, backendsConfig(s))
+	for range 2 { // first and later requests on a connection
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "0123456789" || resp.Header.Get("Content-Type") != "" {
+			t.Errorf("got body %q, Content-Type %q; want 0123456789 and none", b, resp.Header.Get("Content-Type"))
+		}
+	}
+}
