@@ -94,6 +94,15 @@ func LoadState(dir string) (*State, error) {
 // the directory), keeping the previous file as StateFile+".backup". It
 // increments Serial.
 func (s *State) Save(dir string) error {
+	data, err := s.encode()
+	if err != nil {
+		return err
+	}
+	return writeState(dir, data)
+}
+
+// encode stamps s as a new version (serial) and returns its file content.
+func (s *State) encode() ([]byte, error) {
 	s.Version = stateVersion
 	if s.Lineage == "" {
 		s.Lineage = newLineage()
@@ -102,15 +111,21 @@ func (s *State) Save(dir string) error {
 	s.sort()
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return nil, fmt.Errorf("save state: %w", err)
 	}
+	return append(data, '\n'), nil
+}
+
+// writeState replaces the state file in dir with data, keeping the
+// previous version as the backup.
+func writeState(dir string, data []byte) error {
 	path := filepath.Join(dir, StateFile)
 	if old, err := os.ReadFile(path); err == nil {
 		if err := writeAtomic(path+".backup", old); err != nil {
 			return fmt.Errorf("save state backup: %w", err)
 		}
 	}
-	if err := writeAtomic(path, append(data, '\n')); err != nil {
+	if err := writeAtomic(path, data); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
