@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,6 +40,10 @@ const loopMaxResponseHead = 16 << 10
 // loopScanEvery is how often a loop checks its deadlines (timeouts, waits
 // on backends gone down): timeouts fire within this much of their time.
 const loopScanEvery = 20 * time.Millisecond
+
+// loopSpins is how many times an idle loop looks for events again before
+// it parks.
+const loopSpins = 8
 
 const epollET = 1 << 31 // EPOLLET, as a uint32
 
@@ -185,9 +190,20 @@ func (l *loop) run() {
 			_ = l.ep.SetReadDeadline(d)
 		}
 		n, errno = 0, 0
-		if err := rc.Read(wait); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			l.p.log.Error("event loop", "err", err)
-			return
+		// An event is often only microseconds away: look again a few
+		// times, letting other goroutines run in between, before
+		// parking (a park and its wake-up cost more than the looks).
+		for i := 0; i < loopSpins && n == 0 && errno == 0; i++ {
+			if i > 0 {
+				runtime.Gosched()
+			}
+			wait(0)
+		}
+		if n == 0 && errno == 0 {
+			if err := rc.Read(wait); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				l.p.log.Error("event loop", "err", err)
+				return
+			}
 		}
 		if errno != 0 && errno != syscall.EINTR {
 			l.p.log.Error("event loop", "err", errno)
