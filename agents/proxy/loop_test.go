@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,29 @@ func TestResponseHeadersKept(t *testing.T) {
 		resp.Body.Close()
 		if string(b) != "0123456789" || resp.Header.Get("Content-Type") != "" {
 			t.Errorf("got body %q, Content-Type %q; want 0123456789 and none", b, resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
+// TestSlowReader: a client that sends many requests before reading any
+// answer (so answers wait for room in its socket) gets them all, in order.
+func TestSlowReader(t *testing.T) {
+	body := strings.Repeat("x", 60<<10)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	_, url := startProxy(t, backendsConfig(s))
+	conn, br := rawClient(t, url)
+	const n = 100
+	if _, err := io.WriteString(conn, strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", n)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the proxy's writes hit a full socket
+	for i, got := range readResponses(t, br, "GET", n) {
+		if got != "200 "+body {
+			t.Fatalf("response %d: got %.20q (%d bytes); want 200 and the body", i+1, got, len(got))
 		}
 	}
 }

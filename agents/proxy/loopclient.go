@@ -70,15 +70,16 @@ func (l *loop) addClient(a acceptedConn) {
 }
 
 func (c *clientConn) event(ev uint32) {
+	if ev&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
+		c.mayRead = true
+	}
 	if ev&syscall.EPOLLOUT != 0 && len(c.out) > 0 {
 		if !c.flush() {
 			return
 		}
+		c.since = time.Now()
 	}
-	if ev&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
-		c.mayRead = true
-		c.read()
-	}
+	c.read() // also serves requests that waited for the answer to go out
 }
 
 // read takes what the socket holds (as far as the buffer allows) and
