@@ -56,7 +56,8 @@ type Config struct {
 	ClientHeaderTimeout Duration `json:"client_header_timeout,omitempty"`
 	ClientBodyTimeout   Duration `json:"client_body_timeout,omitempty"`
 	IdleTimeout         Duration `json:"idle_timeout,omitempty"`
-	// KeepAlive is the number of idle connections kept per backend.
+	// KeepAlive is the number of idle connections kept per backend (by each
+	// event loop, and by the goroutine path).
 	// If zero, DefaultKeepAlive.
 	KeepAlive int `json:"keepalive,omitempty"`
 	// TLSCert and TLSKey, when both set, make Listen serve HTTPS.

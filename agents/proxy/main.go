@@ -1,7 +1,10 @@
 // Package proxy is the sticky reverse proxy agent: nginx with
 // nginx-sticky-module-ng's cookie semantics, passive and active health
-// checks, retries that lose no request when a backend dies, and a forwarding
-// path built on fasthttp with pooled upstream connections.
+// checks, retries that lose no request when a backend dies, and two
+// forwarding paths: event loops (one per processor, edge-triggered epoll,
+// raw non-blocking system calls, their own keep-alive pools) for plain
+// keep-alive requests, and fasthttp with pooled upstream connections for
+// everything else (bodies, upgrades, streaming, TLS).
 package proxy
 
 import (
