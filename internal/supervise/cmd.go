@@ -62,7 +62,7 @@ func StatusMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // (one NAME) this process becomes the role's supervisor: see Host.Inline.
 func CtlMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|wait-backend|purge [-wait D] [-backend URL] NAME...")
+		return errors.New("usage: stickyform agent ctl start|stop|restart|reload|remove|wait|wait-backend|purge [-wait D] [-backend URL] [-config-stdin] [-inline] NAME...")
 	}
 	action := args[0]
 	fs := flag.NewFlagSet("ctl "+action, flag.ContinueOnError)
