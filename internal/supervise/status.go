@@ -108,6 +108,10 @@ func (h Host) WaitHealthy(ctx context.Context, name string, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var err error
+	// An agent answers some 10-30 ms after its start: probes come often at
+	// first (a refused connection costs next to nothing), then every
+	// healthPollMax, so a fresh start is not billed a whole poll period.
+	poll := healthPollMin
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)
 		err = Probe(pctx, name, h.ConfigFile(name))
@@ -118,10 +122,17 @@ func (h Host) WaitHealthy(ctx context.Context, name string, timeout time.Duratio
 		select {
 		case <-ctx.Done():
 			return &unhealthyError{name: name, err: err, log: tail(LogFile(h.LogDir, name), 2048)}
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(2*poll, healthPollMax)
 	}
 }
+
+// Bounds of the interval between health probes in WaitHealthy.
+const (
+	healthPollMin = 5 * time.Millisecond
+	healthPollMax = 50 * time.Millisecond
+)
 
 type unhealthyError struct {
 	name, log string
