@@ -2,7 +2,6 @@ package cache
 
 import (
 	"encoding/binary"
-	"io"
 )
 
 // memcached's binary protocol (protocol_binary.h): every request and
@@ -154,28 +153,6 @@ func (c *conn) readBinHeader() (binHeader, error) {
 	return h, nil
 }
 
-// serveBinary answers binary-protocol requests until the client quits,
-// errs or falls out of step. As in memcached, a connection that began in
-// binary stays binary: a header with another magic byte ends it.
-func (c *conn) serveBinary() {
-	for {
-		h, err := c.readBinHeader()
-		if err != nil || h.magic != binReqMagic {
-			c.w.Flush()
-			return
-		}
-		if !c.binDispatch(h) {
-			c.w.Flush()
-			return
-		}
-		if c.r.Buffered() == 0 {
-			if err := c.w.Flush(); err != nil {
-				return
-			}
-		}
-	}
-}
-
 // binShape reports whether a request's lengths fit its opcode, following
 // memcached's dispatch_bin_command; known is false for unknown opcodes.
 func binShape(base byte, h binHeader) (valid, known bool) {
@@ -224,7 +201,7 @@ func (c *conn) binDispatch(h binHeader) bool {
 	}
 	req := binRequest{binHeader: h, base: base, quiet: quiet}
 	head := c.binHead[:int(h.extLen)+int(h.keyLen)]
-	if _, err := io.ReadFull(c.r, head); err != nil {
+	if err := c.r.readFull(head); err != nil {
 		return false
 	}
 	req.extras, req.key = head[:h.extLen], head[h.extLen:]

@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 )
 
 // binNoCreate in an increment's expiration asks not to create a missing
@@ -68,9 +67,12 @@ func (c *conn) binStore(r *binRequest) bool {
 		c.binError(r.binHeader, stTooLarge)
 		return true
 	}
+	if !c.r.has(r.valueLen) {
+		return false
+	}
 	it := newItem(r.key, flags, r.valueLen)
 	it.exptime = exp
-	if _, err := io.ReadFull(c.r, it.value()); err != nil {
+	if err := c.r.readFull(it.value()); err != nil {
 		return false
 	}
 	mode := binMode(r.base)

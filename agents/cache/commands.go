@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"io"
 	"math"
 	"strconv"
 )
@@ -74,10 +73,13 @@ func (c *conn) update(t [][]byte, mode storeMode) bool {
 	if itemTotal(len(key), int(vlen)) > c.srv.cfg.MaxItemSize {
 		return c.tooLarge(key, int(vlen), mode)
 	}
+	if !c.r.has(int(vlen) + 2) {
+		return false
+	}
 	it := newItem(key, flags, int(vlen))
 	it.exptime = c.srv.expiry(exptime)
 	data := it.valueCRLF()
-	if _, err := io.ReadFull(c.r, data); err != nil {
+	if err := c.r.readFull(data); err != nil {
 		return false
 	}
 	if data[len(data)-2] != '\r' || data[len(data)-1] != '\n' {

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 )
@@ -9,12 +8,16 @@ import (
 // errLineTooLong ends a connection whose command line has no end in sight.
 var errLineTooLong = errors.New("cache: command line too long")
 
-// A conn is one client connection. It is used by a single goroutine.
+// A conn is one client connection. It is used by one goroutine at a time.
 type conn struct {
 	srv     *Server
 	st      *store
-	r       *bufio.Reader
-	w       *bufio.Writer
+	r       inBuf  // the input being parsed (see process)
+	w       outBuf // replies not yet written
+	pend    pending
+	proto   int
+	want    int  // bytes the request being assembled needs in all
+	stalled bool // process stopped at outHighWater with input left
 	toks    [][]byte
 	num     [24]byte
 	binHead [20 + maxKeyLen]byte // a binary request's extras and key
@@ -24,48 +27,19 @@ type conn struct {
 }
 
 // readLine returns the next command line without its "\n" or "\r\n".
-// The slice is valid until the next read from c.r. Like memcached, once
-// more than maxLine bytes wait without a newline the client is hung up on,
-// unless the line is a get or gets, whose key lists may grow (here up to
-// maxGetLine).
+// The slice aliases the input. Like memcached, once more than maxLine
+// bytes wait without a newline the client is hung up on, unless the line
+// is a get or gets, whose key lists may grow (here up to maxGetLine).
 func (c *conn) readLine() ([]byte, error) {
-	for {
-		n := c.r.Buffered()
-		if n > 0 {
-			b, _ := c.r.Peek(n)
-			if i := bytes.IndexByte(b, '\n'); i >= 0 {
-				c.r.Discard(i + 1)
-				return trimEOL(b[:i+1]), nil
-			}
-			if n > maxLine {
-				if !isGetLine(b) {
-					return nil, errLineTooLong
-				}
-				return c.readLongLine()
-			}
-		}
-		if _, err := c.r.Peek(n + 1); err != nil {
-			return nil, err
-		}
+	b := c.r.b[c.r.r:]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		c.r.r += i + 1
+		return trimEOL(b[:i+1]), nil
 	}
-}
-
-// readLongLine reads a multi-key get line that outgrew the read buffer.
-func (c *conn) readLongLine() ([]byte, error) {
-	var long []byte
-	for {
-		more, err := c.r.ReadSlice('\n')
-		long = append(long, more...)
-		if len(long) > maxGetLine {
-			return nil, errLineTooLong
-		}
-		if err == nil {
-			return trimEOL(long), nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
-		}
+	if len(b) > maxLine && (len(b) > maxGetLine || !isGetLine(b)) {
+		return nil, errLineTooLong
 	}
+	return nil, c.r.fail(len(b) + 1)
 }
 
 func trimEOL(line []byte) []byte {

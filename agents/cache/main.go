@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -122,8 +123,16 @@ func runBuiltin(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("cache agent: listen: %w", err)
 	}
+	// One event loop per CPU the process may use, and one processor more
+	// for the runtime: the loops' threads spend most of their time in the
+	// kernel, and a loop blocking in epoll_wait then never holds the only
+	// free processor, which the runtime would otherwise keep taking away
+	// and handing back (a thread wake-up each time).
+	loops := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(loops + 1)
 	srv := NewServer(ServerConfig{
 		MemoryBytes: limit,
+		Loops:       loops,
 		MaxItemSize: cfg.MaxItemSize,
 		MaxConns:    cfg.MaxConns,
 		Ident:       version.Version,

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"io"
 	"strconv"
 	"strings"
 )
@@ -49,10 +48,13 @@ func (c *conn) metaSet(t [][]byte) bool {
 		c.noreply = false
 		return c.tooLarge(r.key, int(vlen), mode)
 	}
+	if !c.r.has(int(vlen) + 2) {
+		return false
+	}
 	it := newItem(r.key, flags, int(vlen))
 	it.exptime = c.srv.expiry(exptime)
 	data := it.valueCRLF()
-	if _, err := io.ReadFull(c.r, data); err != nil {
+	if err := c.r.readFull(data); err != nil {
 		return false
 	}
 	if data[len(data)-2] != '\r' || data[len(data)-1] != '\n' {

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"log/slog"
@@ -40,6 +39,7 @@ type ServerConfig struct {
 	MemoryBytes int64            // item memory limit
 	MaxItemSize int              // largest item, counted as memcached does
 	MaxConns    int              // connections served at once
+	Loops       int              // event loops serving TCP (Linux); zero means GOMAXPROCS
 	Version     string           // reported by "version"; empty means ProtocolVersion
 	Ident       string           // this build, reported as the "stickyform_version" stat
 	Now         func() time.Time // clock for expiry; nil means time.Now
@@ -61,6 +61,7 @@ type Server struct {
 	lns    map[net.Listener]struct{}
 	conns  map[net.Conn]struct{}
 	closed bool
+	loops  loops
 	wg     sync.WaitGroup
 	stop   chan struct{}
 }
@@ -123,6 +124,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		return nil
 	}
 	defer s.untrack(ln, nil)
+	if served, err := s.serveLoops(ln); served {
+		return err
+	}
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -216,6 +220,7 @@ func (s *Server) Close() error {
 	for nc := range s.conns {
 		nc.SetReadDeadline(time.Now())
 	}
+	s.stopLoops()
 	close(s.stop)
 	s.mu.Unlock()
 
@@ -237,37 +242,41 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// serveConn answers one client until it quits, errs or the server closes.
-// Replies accumulate in the write buffer and are flushed once the client
-// has no more pipelined requests waiting, so a batch costs one write.
+// serveConn answers one client until it quits, errs or the server closes,
+// with a goroutine blocking on the connection: the way for listeners the
+// event loops do not take (see loop_linux.go) and for tests that drive a
+// connection by hand. Replies to everything one read brought are written
+// in one go.
 func (s *Server) serveConn(nc net.Conn) {
 	defer nc.Close()
-	c := &conn{
-		srv: s,
-		st:  s.st,
-		r:   bufio.NewReaderSize(nc, readBufSize),
-		w:   bufio.NewWriterSize(nc, writeBufSize),
-	}
-	// Like memcached, the first byte picks the protocol for the whole
-	// connection: the binary request magic, or text.
-	if b, err := c.r.Peek(1); err == nil && b[0] == binReqMagic {
-		c.serveBinary()
-		return
-	}
+	c := s.newConn()
 	for {
-		line, err := c.readLine()
-		if err != nil {
-			c.w.Flush()
-			return
-		}
-		if !c.dispatch(line) {
-			c.w.Flush()
-			return
-		}
-		if c.r.Buffered() == 0 {
-			if err := c.w.Flush(); err != nil {
+		buf := c.pend.space(c.want, readBufSize)
+		n, rerr := nc.Read(buf)
+		c.pend.b = c.pend.b[:len(c.pend.b)+n]
+		for {
+			used, keep := c.process(c.pend.b)
+			c.pend.consume(used)
+			if len(c.w.b) > 0 {
+				_, err := nc.Write(c.w.b)
+				c.w.reset()
+				if err != nil {
+					return
+				}
+			}
+			if !keep {
 				return
 			}
+			if !c.stalled {
+				break
+			}
+		}
+		if rerr != nil {
+			return
 		}
 	}
+}
+
+func (s *Server) newConn() *conn {
+	return &conn{srv: s, st: s.st}
 }
