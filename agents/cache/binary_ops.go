@@ -18,13 +18,14 @@ func (c *conn) binGet(r *binRequest) {
 		exp = c.srv.expiryAt(int64(binary.BigEndian.Uint32(r.extras)))
 	}
 	withKey := r.base == opGetK || r.base == opGATK
-	var it *item
+	it := &c.got
+	var hit bool
 	if r.base == opTouch {
-		it = c.st.touchItem(r.key, exp) // a touch is no get in the stats
+		hit = c.st.touchItem(r.key, exp, it) // a touch is no get in the stats
 	} else {
-		it = c.st.get(r.key, touch, exp)
+		hit = c.st.get(r.key, touch, exp, it)
 	}
-	if it == nil {
+	if !hit {
 		switch {
 		case r.quiet:
 		case withKey:
@@ -70,7 +71,8 @@ func (c *conn) binStore(r *binRequest) bool {
 	if !c.r.has(r.valueLen) {
 		return false
 	}
-	it := newItem(r.key, flags, r.valueLen)
+	it := &c.put
+	it.build(r.key, flags, r.valueLen)
 	it.exptime = exp
 	if err := c.r.readFull(it.value()); err != nil {
 		return false
@@ -117,6 +119,7 @@ var binStatuses = [...]uint16{
 	resDeleted:    stOK,
 	resTouched:    stOK,
 	resNonNumeric: stNonNumeric,
+	resNoMemory:   stOutOfMemory,
 }
 
 // binStatus answers a mutation: success is silent for quiet requests,

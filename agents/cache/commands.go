@@ -28,8 +28,8 @@ func (c *conn) retrieve(t [][]byte, withCAS, touch bool) bool {
 		}
 	}
 	for _, k := range keys {
-		it := c.st.get(k, touch, exp)
-		if it == nil {
+		it := &c.got
+		if !c.st.get(k, touch, exp, it) {
 			continue
 		}
 		if !withCAS {
@@ -76,7 +76,8 @@ func (c *conn) update(t [][]byte, mode storeMode) bool {
 	if !c.r.has(int(vlen) + 2) {
 		return false
 	}
-	it := newItem(key, flags, int(vlen))
+	it := &c.put
+	it.build(key, flags, int(vlen))
 	it.exptime = c.srv.expiry(exptime)
 	data := it.valueCRLF()
 	if err := c.r.readFull(data); err != nil {

@@ -24,6 +24,8 @@ type conn struct {
 	binOut  [binHdrLen]byte      // a binary response header
 	binExt  [8]byte              // a binary response's flags or counter
 	noreply bool
+	got     item // a hit, copied out of the store
+	put     item // a value being stored
 }
 
 // readLine returns the next command line without its "\n" or "\r\n".

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -111,13 +110,9 @@ func (s *sizeFlag) Set(v string) error {
 
 // runBuiltin serves the protocol on cfg.Listen until ctx ends.
 func runBuiltin(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// The items live in an arena outside the Go heap (see store), so the
+	// heap holds only indexes and connection buffers and needs no limit.
 	limit := int64(cfg.MemoryMB) << 20
-	// Let the garbage collector work harder rather than let the heap grow
-	// far past the item limit: the process should stay near -memory-mb.
-	// The headroom above the items is what the collector needs to run
-	// only now and then under a heavy write load.
-	old := debug.SetMemoryLimit(limit + max(limit/16, 8<<20) + 16<<20)
-	defer debug.SetMemoryLimit(old)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -126,7 +126,7 @@ func (c *conn) metaGet(t [][]byte) {
 		}
 		exp = c.srv.expiry(e)
 	}
-	snap, hit := c.st.metaGet(r.key, touch, exp)
+	snap, hit := c.st.metaGet(r.key, touch, exp, &c.got)
 	if !hit {
 		if !r.q {
 			c.w.Write(append(r.appendFlags(append(c.num[:0:0], "EN"...), nil), '\r', '\n'))

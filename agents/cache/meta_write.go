@@ -51,7 +51,8 @@ func (c *conn) metaSet(t [][]byte) bool {
 	if !c.r.has(int(vlen) + 2) {
 		return false
 	}
-	it := newItem(r.key, flags, int(vlen))
+	it := &c.put
+	it.build(r.key, flags, int(vlen))
 	it.exptime = c.srv.expiry(exptime)
 	data := it.valueCRLF()
 	if err := c.r.readFull(data); err != nil {
@@ -62,6 +63,10 @@ func (c *conn) metaSet(t [][]byte) bool {
 		return true
 	}
 	res, newCAS := c.st.store(mode, it, cas)
+	if res == resNoMemory {
+		c.reply(resultLines[res])
+		return true
+	}
 	if res == resStored && r.q {
 		return true
 	}
@@ -171,7 +176,7 @@ func (c *conn) metaArith(t [][]byte) {
 		return
 	}
 	ctr, res := c.st.delta(r.key, incr, delta, viv)
-	if res == resNonNumeric {
+	if res == resNonNumeric || res == resNoMemory {
 		c.reply(resultLines[res])
 		return
 	}

@@ -28,6 +28,7 @@ const (
 	resDeleted
 	resTouched
 	resNonNumeric
+	resNoMemory
 )
 
 var resultLines = [...]string{
@@ -38,37 +39,49 @@ var resultLines = [...]string{
 	resDeleted:    "DELETED\r\n",
 	resTouched:    "TOUCHED\r\n",
 	resNonNumeric: "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+	resNoMemory:   "SERVER_ERROR out of memory storing object\r\n",
 }
 
-// get returns the live item for key, touching its expiry first when touch
-// is set (gat). The returned item's data is immutable, so the caller may
-// write it out after the lock is released.
-func (s *store) get(key []byte, touch bool, exptime int64) *item {
-	sh := s.shardFor(key)
+// load copies the record at off (header h) into dst, reusing its buffer.
+func (s *store) load(sh *shard, off uint64, h *recHeader, dst *item) {
+	n := int(h.hlen) + int(h.vlen) + 2
+	dst.data = grown(dst.data, n)
+	s.copyOut(sh, off+uint64(recHdrLen), dst.data)
+	dst.klen, dst.hdr = int32(h.klen), int32(h.hlen)-2
+	dst.flags, dst.exptime, dst.time, dst.cas = h.flags, h.exptime, h.time, h.cas
+	dst.atime, dst.size, dst.fetched = h.atime, int64(h.size), h.fetched != 0
+}
+
+// get copies the live item for key into dst, touching its expiry first
+// when touch is set (gat). It reports false on a miss.
+func (s *store) get(key []byte, touch bool, exptime int64, dst *item) bool {
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	sh.st.cmdGet++
 	if touch {
 		sh.st.cmdTouch++
 	}
-	it, why := s.lookupState(sh, key, now)
-	if it == nil {
+	off, h, why := s.lookupState(sh, key, kh, now)
+	if h == nil {
 		sh.countMiss(why)
 		if touch {
 			sh.st.touchMisses++
 		}
 		sh.mu.Unlock()
-		return nil
+		return false
 	}
 	sh.st.getHits++
 	if touch {
 		sh.st.touchHits++
-		it.exptime = exptime
+		h.exptime = exptime
 	}
-	it.fetched = true
-	s.bump(sh, it)
+	h.fetched = 1
+	off, h = s.bump(sh, kh, off, h)
+	s.load(sh, off, h, dst)
 	sh.mu.Unlock()
-	return it
+	return true
 }
 
 // store publishes it (whose value the caller has filled in) under mode.
@@ -77,17 +90,19 @@ func (s *store) get(key []byte, touch bool, exptime int64) *item {
 // outcome and, when stored, the new item's cas value.
 func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 	key := []byte(it.key())
-	sh := s.shardFor(key)
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	it.time = now
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	sh.st.cmdSet++
-	old := s.lookup(sh, key, now)
+	off, old := s.lookup(sh, key, kh, now)
 	res := resStored
 	switch mode {
 	case modeAdd:
 		if old != nil {
-			s.bump(sh, old)
+			s.bump(sh, kh, off, old)
 			res = resNotStored
 		}
 	case modeReplace:
@@ -96,14 +111,16 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 		}
 	case modeAppend, modePrepend:
 		switch {
-		case old == nil || itemTotal(len(key), len(old.value())+len(it.value())) > s.maxItem:
+		case old == nil || itemTotal(len(key), int(old.vlen)+len(it.value())) > s.maxItem:
 			// memcached refuses an append that outgrows -I the same way.
 			res = resNotStored
 		case cas != 0 && old.cas != cas:
 			// Only the binary protocol sends a cas with an append.
 			res = resExists
 		default:
-			it = joined(old, it, mode == modeAppend)
+			var cur item
+			s.load(sh, off, old, &cur)
+			it = joined(&cur, it, mode == modeAppend)
 			it.time = now
 		}
 	case modeCAS:
@@ -118,16 +135,13 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 			sh.st.casHits++
 		}
 	}
-	var newCAS uint64
-	if res == resStored {
-		s.link(sh, it, old)
-		newCAS = it.cas
+	if res != resStored {
+		return res, 0
 	}
-	sh.mu.Unlock()
-	if res == resStored && s.used.Load() > s.limit {
-		s.makeRoom()
+	if s.put(sh, kh, it) == nil {
+		return resNoMemory, 0
 	}
-	return res, newCAS
+	return resStored, it.cas
 }
 
 // joined builds the item for an append or prepend of add to old, keeping
@@ -148,48 +162,52 @@ func joined(old, add *item, atEnd bool) *item {
 // del deletes key; the reply is DELETED or NOT_FOUND, or EXISTS when cas
 // is not zero and differs from the item's.
 func (s *store) del(key []byte, cas uint64) result {
-	sh := s.shardFor(key)
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	it := s.lookup(sh, key, now)
-	if it == nil {
+	_, h := s.lookup(sh, key, kh, now)
+	if h == nil {
 		sh.st.deleteMisses++
 		return resNotFound
 	}
-	if cas != 0 && it.cas != cas {
+	if cas != 0 && h.cas != cas {
 		return resExists
 	}
 	sh.st.deleteHits++
-	s.unlink(sh, it)
+	s.unlink(sh, kh, h)
 	return resDeleted
 }
 
 // touch sets a new expiry on key; the reply is TOUCHED or NOT_FOUND.
 func (s *store) touch(key []byte, exptime int64) result {
-	if s.touchItem(key, exptime) == nil {
+	var it item
+	if !s.touchItem(key, exptime, &it) {
 		return resNotFound
 	}
 	return resTouched
 }
 
-// touchItem is touch returning the touched item (nil when missing), whose
-// flags and cas the binary protocol's touch reports.
-func (s *store) touchItem(key []byte, exptime int64) *item {
-	sh := s.shardFor(key)
+// touchItem is touch copying the touched item into dst (whose flags and
+// cas the binary protocol's touch reports); false when missing.
+func (s *store) touchItem(key []byte, exptime int64, dst *item) bool {
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.st.cmdTouch++
-	it := s.lookup(sh, key, now)
-	if it == nil {
+	off, h := s.lookup(sh, key, kh, now)
+	if h == nil {
 		sh.st.touchMisses++
-		return nil
+		return false
 	}
 	sh.st.touchHits++
-	it.exptime = exptime
-	s.bump(sh, it)
-	return it
+	h.exptime = exptime
+	off, h = s.bump(sh, kh, off, h)
+	s.load(sh, off, h, dst)
+	return true
 }
 
 // vivify asks delta to create a missing counter (meta "ma N<ttl>").
@@ -210,20 +228,23 @@ type counter struct {
 // value keeps the old length, padded with spaces. A missing key is
 // NOT_FOUND unless viv asks to create it with its initial value.
 func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, result) {
-	sh := s.shardFor(key)
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	it := s.lookup(sh, key, now)
-	if it == nil && viv != nil {
+	off, h := s.lookup(sh, key, kh, now)
+	if h == nil && viv != nil {
 		digits := strconv.AppendUint(nil, viv.initial, 10)
 		nit := newItem(key, 0, len(digits))
 		copy(nit.value(), digits)
 		nit.exptime, nit.time = viv.exptime, now
-		s.link(sh, nit, nil)
+		if s.put(sh, kh, nit) == nil {
+			return counter{}, resNoMemory
+		}
 		return counter{viv.initial, nit.cas, nit.exptime}, resStored
 	}
-	if it == nil {
+	if h == nil {
 		if incr {
 			sh.st.incrMisses++
 		} else {
@@ -231,6 +252,8 @@ func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, re
 		}
 		return counter{}, resNotFound
 	}
+	var it item
+	s.load(sh, off, h, &it)
 	v, ok := parseStoredUint(it.value())
 	if !ok {
 		return counter{}, resNonNumeric
@@ -245,15 +268,15 @@ func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, re
 	var num [20]byte
 	digits := strconv.AppendUint(num[:0], v, 10)
 	n := max(len(digits), len(it.value()))
-	nit := newItem([]byte(it.key()), it.flags, n)
+	nit := newItem(key, it.flags, n)
 	val := nit.value()
 	for i := copy(val, digits); i < n; i++ {
 		val[i] = ' '
 	}
 	nit.exptime, nit.time = it.exptime, now
-	s.link(sh, nit, it)
-	// A longer number can push the store over the limit; the next store
-	// evicts, which keeps eviction out of this locked section.
+	if s.put(sh, kh, nit) == nil {
+		return counter{}, resNoMemory
+	}
 	return counter{v, nit.cas, nit.exptime}, resStored
 }
 
@@ -267,15 +290,17 @@ type snapshot struct {
 }
 
 // metaGet is get for "mg": it also reports whether the item had been
-// fetched before and how long ago it was last accessed.
-func (s *store) metaGet(key []byte, touch bool, exptime int64) (snapshot, bool) {
-	sh := s.shardFor(key)
+// fetched before and how long ago it was last accessed. The item is
+// copied into dst.
+func (s *store) metaGet(key []byte, touch bool, exptime int64, dst *item) (snapshot, bool) {
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.st.cmdGet++
-	it, why := s.lookupState(sh, key, now)
-	if it == nil {
+	off, h, why := s.lookupState(sh, key, kh, now)
+	if h == nil {
 		sh.countMiss(why)
 		return snapshot{}, false
 	}
@@ -283,31 +308,35 @@ func (s *store) metaGet(key []byte, touch bool, exptime int64) (snapshot, bool) 
 	if touch {
 		sh.st.cmdTouch++
 		sh.st.touchHits++
-		it.exptime = exptime
+		h.exptime = exptime
 	}
-	snap := snapshot{it: it, cas: it.cas, exptime: it.exptime, fetched: it.fetched,
-		lastAccess: (s.clock() - it.atime) / int64(time.Second)}
-	it.fetched = true
-	s.bump(sh, it)
+	snap := snapshot{it: dst, cas: h.cas, exptime: h.exptime, fetched: h.fetched != 0,
+		lastAccess: (s.clock() - h.atime) / int64(time.Second)}
+	h.fetched = 1
+	off, h = s.bump(sh, kh, off, h)
+	s.load(sh, off, h, dst)
 	return snap, true
 }
 
 // peek reports on key without counting or bumping it ("me").
 func (s *store) peek(key []byte) (snapshot, bool) {
-	sh := s.shardFor(key)
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	it := s.lookup(sh, key, now)
-	if it == nil {
+	off, h := s.lookup(sh, key, kh, now)
+	if h == nil {
 		return snapshot{}, false
 	}
-	return snapshot{it: it, cas: it.cas, exptime: it.exptime, fetched: it.fetched,
-		lastAccess: (s.clock() - it.atime) / int64(time.Second)}, true
+	it := &item{}
+	s.load(sh, off, h, it)
+	return snapshot{it: it, cas: h.cas, exptime: h.exptime, fetched: h.fetched != 0,
+		lastAccess: (s.clock() - h.atime) / int64(time.Second)}, true
 }
 
-// dump lists live items, most recently used first within each shard, up
-// to limit items (0: no limit) and maxBytes of output.
+// dump lists live items, newest first within each shard, up to limit
+// items (0: no limit) and maxBytes of output.
 func (s *store) dump(limit, maxBytes int) []byte {
 	var out []byte
 	now := s.now()
@@ -315,17 +344,29 @@ func (s *store) dump(limit, maxBytes int) []byte {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for it := sh.head; it != nil; it = it.next {
+		var offs []uint64
+		for off := sh.tail; off < sh.head; {
+			off = s.startAt(sh, off)
+			if off >= sh.head {
+				break
+			}
+			offs = append(offs, off)
+			off += uint64(s.header(sh, off).size)
+		}
+		for j := len(offs) - 1; j >= 0; j-- {
 			if (limit > 0 && n >= limit) || len(out) > maxBytes {
 				sh.mu.Unlock()
 				return out
 			}
-			if s.dead(it, now) {
+			off := offs[j]
+			h := s.header(sh, off)
+			key := s.keyAt(sh, off, h)
+			if cur, ok := sh.idx[s.hash(key)]; !ok || cur != off || s.state(h, now) != alive {
 				continue
 			}
-			out = append(append(out, "ITEM "...), it.key()...)
-			out = strconv.AppendInt(append(out, " ["...), int64(len(it.value())), 10)
-			out = strconv.AppendInt(append(out, " b; "...), it.exptime, 10)
+			out = append(append(out, "ITEM "...), key...)
+			out = strconv.AppendInt(append(out, " ["...), int64(h.vlen), 10)
+			out = strconv.AppendInt(append(out, " b; "...), h.exptime, 10)
 			out = append(out, " s]\r\n"...)
 			n++
 		}

@@ -130,7 +130,7 @@ func (s *Server) generalStats() []byte {
 	w.int("touch_hits", t.touchHits)
 	w.int("touch_misses", t.touchMisses)
 	w.int("store_too_large", s.tooLarge.Load())
-	w.int("store_no_memory", 0)
+	w.int("store_no_memory", t.noMemory)
 	w.int("limit_maxbytes", s.cfg.MemoryBytes)
 	w.int("accepting_conns", 1)
 	w.int("threads", int64(runtime.GOMAXPROCS(0)))

@@ -5,35 +5,52 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // nShards spreads keys over independent locks so that connections on
 // different cores rarely wait for each other.
-const nShards = 64
+const nShards = 16
 
-// A store holds the items, bounded to limit bytes of accounted memory.
-// Each shard has its own lock, map and LRU list; the only shared state on
-// the hot path is the atomic byte count used to decide when to evict.
+// A store holds the items in one arena of exactly limit bytes, outside
+// the garbage-collected heap, cut into pages. Each shard has its own lock,
+// index and log: its items are records appended to the pages it owns, in
+// the order they were written; when the arena is full a shard drops the
+// oldest page of its log (or of another's, when it has none to spare),
+// evicting the items still live in it, and reuses the page. Resident
+// memory is therefore the arena plus the indexes and connection buffers,
+// whatever is written, and the collector never scans an item.
+//
+// Eviction order approximates LRU the way a second-chance clock does: a
+// hit on an item in the oldest quarter of its shard's log copies it to the
+// head of the log, so items in use are not evicted.
 type store struct {
-	seed    maphash.Seed
-	base    time.Time // origin of clock()
-	limit   int64
-	maxItem int // largest item (itemTotal), for append and prepend
-	now     func() int64
-	used    atomic.Int64
-	cursor  atomic.Uint32 // next shard to evict from
-	flushAt atomic.Int64  // pending delayed flush_all time; 0 none
-	lastCAS atomic.Uint64 // cas values count up from 1, as memcached's do
-	shards  [nShards]shard
+	seed     maphash.Seed
+	base     time.Time // origin of clock()
+	limit    int64
+	maxItem  int // largest item (itemTotal), for append and prepend
+	now      func() int64
+	arena    []byte
+	pageSize uint64
+	used     atomic.Int64  // bytes of live records
+	flushAt  atomic.Int64  // pending delayed flush_all time; 0 none
+	lastCAS  atomic.Uint64 // cas values count up from 1, as memcached's do
+	poolMu   sync.Mutex
+	pool     []int32 // free pages
+	shards   [nShards]shard
 }
 
+// A shard's log is a run of virtual offsets [tail, head), mapped onto its
+// pages: pages[i] holds [base + i*pageSize, base + (i+1)*pageSize).
 type shard struct {
-	mu   sync.Mutex
-	m    map[string]*item
-	head *item // most recently used
-	tail *item // least recently used
-	st   shardStats
-	_    [64]byte // keep neighbouring shards' locks off one cache line
+	mu    sync.Mutex
+	idx   map[uint64]uint64 // key hash -> offset of the item's record
+	pages []int32
+	base  uint64
+	tail  uint64 // oldest record not yet dropped
+	head  uint64 // where the next record goes
+	st    shardStats
+	_     [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 // shardStats are counters kept under the shard lock, summed by stats.
@@ -46,23 +63,116 @@ type shardStats struct {
 	incrHits, incrMisses, decrHits, decrMisses int64
 	casHits, casMisses, casBadval              int64
 	evictions, reclaimed, expiredUnfetched     int64
+	noMemory                                   int64
+}
+
+// A record is a recHeader followed by the item's data (its "VALUE" line,
+// value and "\r\n"), padded to 8 bytes. The header and the VALUE line are
+// always in one page; the value may run on into the next pages.
+type recHeader struct {
+	size    uint32 // whole record, padded
+	vlen    uint32
+	hlen    uint16 // length of the VALUE line with its "\r\n"
+	klen    uint8
+	fetched uint8
+	flags   uint32
+	exptime int64 // unix seconds; 0 never expires
+	time    int64 // unix seconds when stored, for delayed flush_all
+	cas     uint64
+	atime   int64 // store clock() at the last store or hit
+}
+
+const (
+	recHdrLen = int(unsafe.Sizeof(recHeader{}))
+	// minContig is the room a record's start needs in one page: the
+	// header and the longest VALUE line.
+	minContig = recHdrLen + len("VALUE ") + maxKeyLen + len(" 4294967295 4294967295\r\n")
+)
+
+// pageSizeFor picks pages small enough that every shard owns a few dozen
+// of them, so dropping one evicts little, and large enough to waste little
+// at their ends.
+func pageSizeFor(limit int64) uint64 {
+	p := uint64(4 << 10)
+	for p < 64<<10 && int64(p)*2*nShards*32 <= limit {
+		p *= 2
+	}
+	return p
 }
 
 func newStore(limit int64, maxItem int, now func() int64) *store {
 	s := &store{seed: maphash.MakeSeed(), base: time.Now(), limit: limit, maxItem: maxItem, now: now}
+	s.pageSize = pageSizeFor(limit)
+	pages := max(uint64(limit)/s.pageSize, 2*nShards)
+	s.arena = allocArena(int(pages * s.pageSize))
+	for p := int32(pages) - 1; p >= 0; p-- {
+		s.pool = append(s.pool, p)
+	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*item)
+		s.shards[i].idx = make(map[uint64]uint64)
 	}
 	return s
 }
 
-// clock is a monotonic time in nanoseconds for LRU ordering across shards.
+// clock is a monotonic time in nanoseconds for last-access times.
 func (s *store) clock() int64 {
 	return int64(time.Since(s.base))
 }
 
-func (s *store) shardFor(key []byte) *shard {
-	return &s.shards[maphash.Bytes(s.seed, key)%nShards]
+func (s *store) hash(key []byte) uint64 {
+	return maphash.Bytes(s.seed, key)
+}
+
+func (s *store) shardFor(h uint64) *shard {
+	return &s.shards[h%nShards]
+}
+
+// phys is where offset off of sh's log lies in the arena; the byte slice
+// runs to the end of its page.
+func (s *store) phys(sh *shard, off uint64) []byte {
+	rel := off - sh.base
+	p := uint64(sh.pages[rel/s.pageSize])
+	start := p*s.pageSize + rel%s.pageSize
+	return s.arena[start : (p+1)*s.pageSize]
+}
+
+func (s *store) header(sh *shard, off uint64) *recHeader {
+	return (*recHeader)(unsafe.Pointer(&s.phys(sh, off)[0]))
+}
+
+// keyAt returns the key of the record at off; it aliases the arena.
+func (s *store) keyAt(sh *shard, off uint64, h *recHeader) []byte {
+	b := s.phys(sh, off)
+	return b[recHdrLen+len("VALUE ") : recHdrLen+len("VALUE ")+int(h.klen)]
+}
+
+// copyOut copies len(dst) bytes of sh's log from off.
+func (s *store) copyOut(sh *shard, off uint64, dst []byte) {
+	for len(dst) > 0 {
+		n := copy(dst, s.phys(sh, off))
+		dst, off = dst[n:], off+uint64(n)
+	}
+}
+
+// copyIn writes src into sh's log at off.
+func (s *store) copyIn(sh *shard, off uint64, src []byte) {
+	for len(src) > 0 {
+		n := copy(s.phys(sh, off), src)
+		src, off = src[n:], off+uint64(n)
+	}
+}
+
+// startAt is where a record starting at or after off can begin: the
+// next page when too little of off's page is left.
+func (s *store) startAt(sh *shard, off uint64) uint64 {
+	if left := s.pageSize - (off-sh.base)%s.pageSize; left < uint64(minContig) {
+		off += left
+	}
+	return off
+}
+
+func recSize(dataLen int) uint64 {
+	return uint64(recHdrLen+dataLen+7) &^ 7
 }
 
 // Reasons an item is no longer visible.
@@ -72,45 +182,52 @@ const (
 	flushed
 )
 
-// state reports whether it is alive, expired or flushed at time now.
-func (s *store) state(it *item, now int64) int {
-	if it.exptime != 0 && it.exptime <= now {
+// state reports whether the record h is alive, expired or flushed at now.
+func (s *store) state(h *recHeader, now int64) int {
+	if h.exptime != 0 && h.exptime <= now {
 		return expired
 	}
-	if f := s.flushAt.Load(); f != 0 && f <= now && it.time < f {
+	if f := s.flushAt.Load(); f != 0 && f <= now && h.time < f {
 		return flushed
 	}
 	return alive
 }
 
-// dead reports whether it has expired or been flushed at time now.
-func (s *store) dead(it *item, now int64) bool {
-	return s.state(it, now) != alive
-}
-
-// lookup returns the live item for key, unlinking it when it is dead.
-// The caller holds sh.mu.
-func (s *store) lookup(sh *shard, key []byte, now int64) *item {
-	it, _ := s.lookupState(sh, key, now)
-	return it
-}
-
-// lookupState is lookup that also says why a present item was not live,
-// for the get_expired and get_flushed counters.
-func (s *store) lookupState(sh *shard, key []byte, now int64) (*item, int) {
-	it := sh.m[string(key)]
-	if it == nil {
-		return nil, alive
+// find returns the offset and header of key's record, live or not.
+func (s *store) find(sh *shard, key []byte, kh uint64) (uint64, *recHeader) {
+	off, ok := sh.idx[kh]
+	if !ok {
+		return 0, nil
 	}
-	if st := s.state(it, now); st != alive {
-		s.unlink(sh, it)
+	h := s.header(sh, off)
+	if string(s.keyAt(sh, off, h)) != string(key) {
+		return 0, nil // another key with the same 64-bit hash
+	}
+	return off, h
+}
+
+// lookupState returns key's live record, dropping it when it is dead, and
+// says why a present item was not live, for the get_expired and
+// get_flushed counters. The caller holds sh.mu.
+func (s *store) lookupState(sh *shard, key []byte, kh uint64, now int64) (uint64, *recHeader, int) {
+	off, h := s.find(sh, key, kh)
+	if h == nil {
+		return 0, nil, alive
+	}
+	if st := s.state(h, now); st != alive {
+		s.unlink(sh, kh, h)
 		sh.st.reclaimed++
-		if !it.fetched {
+		if h.fetched == 0 {
 			sh.st.expiredUnfetched++
 		}
-		return nil, st
+		return 0, nil, st
 	}
-	return it, alive
+	return off, h, alive
+}
+
+func (s *store) lookup(sh *shard, key []byte, kh uint64, now int64) (uint64, *recHeader) {
+	off, h, _ := s.lookupState(sh, key, kh, now)
+	return off, h
 }
 
 // countMiss counts a get miss and why it missed.
@@ -124,108 +241,180 @@ func (sh *shard) countMiss(why int) {
 	}
 }
 
-// link makes it the newest item of sh, replacing old (which may be nil).
-// Called with sh.mu held; returns the bytes added.
-func (s *store) link(sh *shard, it, old *item) {
-	if old != nil {
-		s.unlink(sh, old)
+// unlink forgets the record h of key hash kh; its bytes are reclaimed
+// when its page is dropped.
+func (s *store) unlink(sh *shard, kh uint64, h *recHeader) {
+	delete(sh.idx, kh)
+	sh.st.items--
+	sh.st.bytes -= int64(h.size)
+	s.used.Add(-int64(h.size))
+}
+
+// put appends it as key's newest record, replacing any older one, and
+// returns the new record's header, or nil when no memory could be freed
+// for it. Called with sh.mu held.
+func (s *store) put(sh *shard, kh uint64, it *item) *recHeader {
+	size := recSize(len(it.data))
+	off, ok := s.alloc(sh, size)
+	if !ok {
+		sh.st.noMemory++
+		return nil
 	}
-	it.cas = s.lastCAS.Add(1)
-	sh.m[it.key()] = it
-	it.atime = s.clock()
-	s.pushFront(sh, it)
+	// The key's old record (which allocating may have dropped already),
+	// or another key's with the same hash, gives way.
+	if cur, ok := sh.idx[kh]; ok {
+		s.unlink(sh, kh, s.header(sh, cur))
+	}
+	h := s.header(sh, off)
+	*h = recHeader{size: uint32(size), vlen: uint32(len(it.data)) - uint32(it.hdr) - 4,
+		hlen: uint16(it.hdr + 2), klen: uint8(it.klen), flags: it.flags,
+		exptime: it.exptime, time: it.time, cas: s.lastCAS.Add(1), atime: s.clock()}
+	s.copyIn(sh, off+uint64(recHdrLen), it.data)
+	sh.idx[kh] = off
 	sh.st.items++
 	sh.st.totalItems++
-	sh.st.bytes += it.size
-	s.used.Add(it.size)
+	sh.st.bytes += int64(size)
+	s.used.Add(int64(size))
+	it.cas = h.cas
+	return h
 }
 
-func (s *store) unlink(sh *shard, it *item) {
-	delete(sh.m, it.key())
-	s.remove(sh, it)
-	sh.st.items--
-	sh.st.bytes -= it.size
-	s.used.Add(-it.size)
-}
-
-func (s *store) pushFront(sh *shard, it *item) {
-	it.prev, it.next = nil, sh.head
-	if sh.head != nil {
-		sh.head.prev = it
-	} else {
-		sh.tail = it
-	}
-	sh.head = it
-}
-
-func (s *store) remove(sh *shard, it *item) {
-	if it.prev != nil {
-		it.prev.next = it.next
-	} else {
-		sh.head = it.next
-	}
-	if it.next != nil {
-		it.next.prev = it.prev
-	} else {
-		sh.tail = it.prev
-	}
-	it.prev, it.next = nil, nil
-}
-
-// bump marks it as just used.
-func (s *store) bump(sh *shard, it *item) {
-	it.atime = s.clock()
-	if sh.head != it {
-		s.remove(sh, it)
-		s.pushFront(sh, it)
+// alloc reserves size bytes at the head of sh's log, taking free pages
+// or dropping old ones as needed. Called with sh.mu held.
+func (s *store) alloc(sh *shard, size uint64) (uint64, bool) {
+	for {
+		off := sh.head
+		if len(sh.pages) > 0 {
+			off = s.startAt(sh, off)
+		}
+		if off+size <= sh.base+uint64(len(sh.pages))*s.pageSize {
+			sh.head = off + size
+			return off, true
+		}
+		if !s.grow(sh) {
+			return 0, false
+		}
 	}
 }
 
-// evictSample is how many shards' oldest items are compared to choose
-// the one to evict.
-const evictSample = 8
-
-// makeRoom evicts items until the accounted bytes fit the limit again.
-func (s *store) makeRoom() {
-	for s.used.Load() > s.limit && s.evictOne() {
-	}
-}
-
-// evictOne removes the least recently used of the oldest items of a few
-// shards (the next evictSample non-empty ones in turn). Keys hash evenly
-// over shards, so this approximates a global LRU without a global lock,
-// as sampled LRU does in other caches. It reports false when the store
-// is empty.
-func (s *store) evictOne() bool {
-	start := s.cursor.Add(evictSample)
-	var best *shard
-	var bestTime int64
-	seen := 0
-	for i := uint32(0); i < nShards && seen < evictSample; i++ {
-		sh := &s.shards[(start+i)%nShards]
-		sh.mu.Lock()
-		if sh.tail != nil {
-			seen++
-			if best == nil || sh.tail.atime < bestTime {
-				best, bestTime = sh, sh.tail.atime
+// grow gives sh one more page: a free one, else one freed by dropping the
+// oldest page of sh's log or, when sh has nothing to drop, of another
+// shard's (taken only if its lock is free at once, so that two shards
+// never wait for each other).
+func (s *store) grow(sh *shard) bool {
+	for tries := 0; tries < 4*nShards; tries++ {
+		if p, ok := s.takePage(); ok {
+			if len(sh.pages) == 0 {
+				sh.base, sh.tail, sh.head = 0, 0, 0
+			}
+			sh.pages = append(sh.pages, p)
+			return true
+		}
+		if sh.tail < sh.head {
+			s.dropPage(sh)
+			continue
+		}
+		for i := range s.shards {
+			o := &s.shards[(uintptr(unsafe.Pointer(sh))/unsafe.Sizeof(shard{})+uintptr(i+tries))%nShards]
+			if o == sh || !o.mu.TryLock() {
+				continue
+			}
+			dropped := false
+			if o.tail < o.head {
+				s.dropPage(o)
+				dropped = true
+			}
+			o.mu.Unlock()
+			if dropped {
+				break
 			}
 		}
-		sh.mu.Unlock()
 	}
-	if best == nil {
-		return false
+	return false
+}
+
+func (s *store) takePage() (int32, bool) {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	n := len(s.pool)
+	if n == 0 {
+		return 0, false
 	}
-	best.mu.Lock()
-	if it := best.tail; it != nil {
-		if s.dead(it, s.now()) {
-			best.st.reclaimed++
-		} else {
-			best.st.evictions++
+	p := s.pool[n-1]
+	s.pool = s.pool[:n-1]
+	return p, true
+}
+
+func (s *store) freePages(ps []int32) {
+	s.poolMu.Lock()
+	s.pool = append(s.pool, ps...)
+	s.poolMu.Unlock()
+}
+
+// dropPage evicts the records that start in the oldest page of sh's log
+// and frees every page wholly behind them. Called with sh.mu held.
+func (s *store) dropPage(sh *shard) {
+	end := sh.base + s.pageSize
+	now := s.now()
+	off := sh.tail
+	for off < end && off < sh.head {
+		off = s.startAt(sh, off)
+		if off >= end || off >= sh.head {
+			break
 		}
-		s.unlink(best, it)
+		h := s.header(sh, off)
+		kh := s.hash(s.keyAt(sh, off, h))
+		if cur, ok := sh.idx[kh]; ok && cur == off {
+			if s.state(h, now) != alive {
+				sh.st.reclaimed++
+			} else {
+				sh.st.evictions++
+			}
+			s.unlink(sh, kh, h)
+		}
+		off += uint64(h.size)
 	}
-	best.mu.Unlock()
-	return true
+	sh.tail = min(off, sh.head)
+	if sh.tail >= sh.head {
+		// Nothing left: start the next record on a fresh page.
+		sh.tail = sh.base + uint64(len(sh.pages))*s.pageSize
+		sh.head = sh.tail
+	}
+	n := 0
+	for n < len(sh.pages) && sh.base+uint64(n+1)*s.pageSize <= sh.tail {
+		n++
+	}
+	s.freePages(sh.pages[:n])
+	sh.pages = append(sh.pages[:0], sh.pages[n:]...)
+	sh.base += uint64(n) * s.pageSize
+}
+
+// bump marks the record at off as just used; when it has drifted into the
+// oldest quarter of the log, it is copied to the head so that dropping
+// old pages spares it. It returns the record's current offset and header.
+func (s *store) bump(sh *shard, kh, off uint64, h *recHeader) (uint64, *recHeader) {
+	h.atime = s.clock()
+	span := sh.head - sh.tail
+	if off-sh.tail >= span/4 || span < 4*s.pageSize {
+		return off, h
+	}
+	size := uint64(h.size)
+	tmp := make([]byte, size)
+	s.copyOut(sh, off, tmp)
+	noff, ok := s.alloc(sh, size)
+	if !ok {
+		return off, h
+	}
+	if cur, ok := sh.idx[kh]; !ok || cur != off {
+		// Making room dropped the record itself; put it back.
+		sh.st.items++
+		sh.st.bytes += int64(size)
+		s.used.Add(int64(size))
+		sh.st.evictions--
+	}
+	s.copyIn(sh, noff, tmp)
+	sh.idx[kh] = noff
+	return noff, s.header(sh, noff)
 }
 
 // sweep reclaims up to budget dead items from each shard. Go's map
@@ -236,13 +425,13 @@ func (s *store) sweep(budget int) {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		n := 0
-		for _, it := range sh.m {
+		for kh, off := range sh.idx {
 			if n >= budget {
 				break
 			}
 			n++
-			if s.dead(it, now) {
-				s.unlink(sh, it)
+			if h := s.header(sh, off); s.state(h, now) != alive {
+				s.unlink(sh, kh, h)
 				sh.st.reclaimed++
 			}
 		}
@@ -261,8 +450,10 @@ func (s *store) flush(at int64) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		clear(sh.m)
-		sh.head, sh.tail = nil, nil
+		clear(sh.idx)
+		s.freePages(sh.pages)
+		sh.pages = sh.pages[:0]
+		sh.base, sh.tail, sh.head = 0, 0, 0
 		s.used.Add(-sh.st.bytes)
 		sh.st.bytes, sh.st.items = 0, 0
 		sh.mu.Unlock()
@@ -307,6 +498,7 @@ func (t *shardStats) add(o shardStats) {
 	t.evictions += o.evictions
 	t.reclaimed += o.reclaimed
 	t.expiredUnfetched += o.expiredUnfetched
+	t.noMemory += o.noMemory
 }
 
 // resetCounters zeroes the command counters (stats reset), keeping the
