@@ -150,9 +150,14 @@ func (h Host) Stop(ctx context.Context, name string) error {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	// An agent whose supervisor was killed keeps running (and holding its
-	// port); end it too, checking its command line so a reused pid of
-	// another program is left alone.
+	h.stopOrphan(ctx, name)
+	return ctx.Err()
+}
+
+// stopOrphan ends an agent whose supervisor was killed: it keeps running
+// (and holding its port). Its command line is checked so a reused pid of
+// another program is left alone.
+func (h Host) stopOrphan(ctx context.Context, name string) {
 	agentPid := AgentPidFile(h.RunDir, name)
 	if pid := readPid(agentPid); pid > 0 && h.isOurAgent(pid, name) {
 		syscall.Kill(pid, syscall.SIGTERM)
@@ -161,7 +166,6 @@ func (h Host) Stop(ctx context.Context, name string) error {
 		}
 	}
 	os.Remove(agentPid)
-	return ctx.Err()
 }
 
 // Restart stops and starts the role (a new binary takes effect).

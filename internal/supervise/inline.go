@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
 )
@@ -60,10 +61,17 @@ func (h Host) Inline(ctx context.Context, action, name string, wait time.Duratio
 		return report(err)
 	}
 	defer s.close()
+	// We hold the pid file: an agent left by a supervisor that was killed
+	// would keep the port from the one we start.
+	h.stopOrphan(ctx, name)
 	if release != nil {
 		// Our own session, as detach gives the supervisors it starts:
 		// the role outlives the SSH session that started it.
 		syscall.Setsid()
+		// A caller that went away before the answer (its shell killed)
+		// must not take the supervisor down with SIGPIPE: the write
+		// fails, supervision goes on.
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.loop(ctx) }()

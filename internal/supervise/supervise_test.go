@@ -379,3 +379,44 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestInlineEndsOrphanAgent: an agent whose supervisor was killed keeps
+// its port; an inline start ends it and supervises a new one.
+func TestInlineEndsOrphanAgent(t *testing.T) {
+	h, name, _ := testHost(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Start(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WaitHealthy(ctx, name, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	old := roleOf(t, h.Status(ctx), name)
+	if err := syscall.Kill(old.SupervisorPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(ctx, 10*time.Second, func() bool { return !h.supervisorRunning(name) }) {
+		t.Fatal("supervisor still holds its pid file after SIGKILL")
+	}
+	out := &syncBuffer{}
+	released := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Inline(ctx, "start", name, 20*time.Second, out, func(*os.File) { close(released) })
+	}()
+	select {
+	case <-released:
+	case err := <-done:
+		t.Fatalf("Inline returned before it answered: %v", err)
+	}
+	if got := out.String(); got != InlineOK+"\n" {
+		t.Fatalf("answer: got %q; want %q", got, InlineOK+"\n")
+	}
+	now := roleOf(t, h.Status(ctx), name)
+	if !now.Healthy || now.PID == old.PID || alive(old.PID) {
+		t.Fatalf("after inline start: got %+v (orphan pid %d alive: %v); want a new healthy agent and the orphan gone", now, old.PID, alive(old.PID))
+	}
+	cancel()
+	<-done
+}
