@@ -1,7 +1,9 @@
-//go:build !unix
+//go:build !linux
 
 package cache
 
 // allocArena returns n bytes for the items: a pointer-free slice the
 // collector does not scan.
-func allocArena(n int) []byte { return make([]byte, n) }
+func allocArena(n int) ([]byte, bool) { return make([]byte, n), false }
+
+func releasePages([]byte) {}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -111,8 +112,10 @@ func (s *sizeFlag) Set(v string) error {
 // runBuiltin serves the protocol on cfg.Listen until ctx ends.
 func runBuiltin(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The items live in an arena outside the Go heap (see store), so the
-	// heap holds only indexes and connection buffers and needs no limit.
+	// heap holds only the indexes (pointer-free, so cheap to collect) and
+	// connection buffers: collect often to keep its garbage small.
 	limit := int64(cfg.MemoryMB) << 20
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

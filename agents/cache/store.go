@@ -31,8 +31,12 @@ type store struct {
 	maxItem  int // largest item (itemTotal), for append and prepend
 	now      func() int64
 	arena    []byte
+	mapped   bool // arena is our own mapping, whose pages can be released
 	pageSize uint64
-	used     atomic.Int64  // bytes of live records
+	used     atomic.Int64 // bytes of live records
+	items    atomic.Int64 // live items, whose index entries count against limit
+	inUse    atomic.Int64 // pages out of the pool
+	nPages   int64
 	flushAt  atomic.Int64  // pending delayed flush_all time; 0 none
 	lastCAS  atomic.Uint64 // cas values count up from 1, as memcached's do
 	poolMu   sync.Mutex
@@ -65,6 +69,12 @@ type shardStats struct {
 	evictions, reclaimed, expiredUnfetched     int64
 	noMemory                                   int64
 }
+
+// indexCost is what one item's index entry costs on the heap, on average
+// over the map's growth (16-byte slots, 8 control bytes per 8 slots, load
+// between 7/16 and 7/8). It counts against the limit, so that resident
+// memory stays within it however small the items are.
+const indexCost = 32
 
 // A record is a recHeader followed by the item's data (its "VALUE" line,
 // value and "\r\n"), padded to 8 bytes. The header and the VALUE line are
@@ -104,7 +114,8 @@ func newStore(limit int64, maxItem int, now func() int64) *store {
 	s := &store{seed: maphash.MakeSeed(), base: time.Now(), limit: limit, maxItem: maxItem, now: now}
 	s.pageSize = pageSizeFor(limit)
 	pages := max(uint64(limit)/s.pageSize, 2*nShards)
-	s.arena = allocArena(int(pages * s.pageSize))
+	s.nPages = int64(pages)
+	s.arena, s.mapped = allocArena(int(pages * s.pageSize))
 	for p := int32(pages) - 1; p >= 0; p-- {
 		s.pool = append(s.pool, p)
 	}
@@ -245,6 +256,7 @@ func (sh *shard) countMiss(why int) {
 // when its page is dropped.
 func (s *store) unlink(sh *shard, kh uint64, h *recHeader) {
 	delete(sh.idx, kh)
+	s.items.Add(-1)
 	sh.st.items--
 	sh.st.bytes -= int64(h.size)
 	s.used.Add(-int64(h.size))
@@ -271,6 +283,7 @@ func (s *store) put(sh *shard, kh uint64, it *item) *recHeader {
 		exptime: it.exptime, time: it.time, cas: s.lastCAS.Add(1), atime: s.clock()}
 	s.copyIn(sh, off+uint64(recHdrLen), it.data)
 	sh.idx[kh] = off
+	s.items.Add(1)
 	sh.st.items++
 	sh.st.totalItems++
 	sh.st.bytes += int64(size)
@@ -297,18 +310,26 @@ func (s *store) alloc(sh *shard, size uint64) (uint64, bool) {
 	}
 }
 
-// grow gives sh one more page: a free one, else one freed by dropping the
-// oldest page of sh's log or, when sh has nothing to drop, of another
-// shard's (taken only if its lock is free at once, so that two shards
-// never wait for each other).
+// grow gives sh one more page: a free one while the pages in use and the
+// index stay within the limit, else one freed by dropping the oldest page
+// of sh's log or, when sh has nothing to drop, of another shard's (taken
+// only if its lock is free at once, so that two shards never wait for
+// each other). When nothing at all can be dropped it takes a free page
+// over the budget.
 func (s *store) grow(sh *shard) bool {
-	for tries := 0; tries < 4*nShards; tries++ {
-		if p, ok := s.takePage(); ok {
-			if len(sh.pages) == 0 {
-				sh.base, sh.tail, sh.head = 0, 0, 0
+	for tries := 0; ; tries++ {
+		last := tries >= 4*nShards
+		if last || s.fits() {
+			if p, ok := s.takePage(); ok {
+				if len(sh.pages) == 0 {
+					sh.base, sh.tail, sh.head = 0, 0, 0
+				}
+				sh.pages = append(sh.pages, p)
+				return true
 			}
-			sh.pages = append(sh.pages, p)
-			return true
+			if last {
+				return false
+			}
 		}
 		if sh.tail < sh.head {
 			s.dropPage(sh)
@@ -330,7 +351,12 @@ func (s *store) grow(sh *shard) bool {
 			}
 		}
 	}
-	return false
+}
+
+// fits reports whether one more page keeps the arena in use and the
+// index within the limit.
+func (s *store) fits() bool {
+	return (s.inUse.Load()+1)*int64(s.pageSize)+s.items.Load()*indexCost <= s.limit
 }
 
 func (s *store) takePage() (int32, bool) {
@@ -342,12 +368,20 @@ func (s *store) takePage() (int32, bool) {
 	}
 	p := s.pool[n-1]
 	s.pool = s.pool[:n-1]
+	s.inUse.Add(1)
 	return p, true
 }
 
+// freePages returns pages to the pool, their memory to the kernel.
 func (s *store) freePages(ps []int32) {
+	if s.mapped {
+		for _, p := range ps {
+			releasePages(s.arena[uint64(p)*s.pageSize : uint64(p+1)*s.pageSize])
+		}
+	}
 	s.poolMu.Lock()
 	s.pool = append(s.pool, ps...)
+	s.inUse.Add(-int64(len(ps)))
 	s.poolMu.Unlock()
 }
 
@@ -408,6 +442,7 @@ func (s *store) bump(sh *shard, kh, off uint64, h *recHeader) (uint64, *recHeade
 	if cur, ok := sh.idx[kh]; !ok || cur != off {
 		// Making room dropped the record itself; put it back.
 		sh.st.items++
+		s.items.Add(1)
 		sh.st.bytes += int64(size)
 		s.used.Add(int64(size))
 		sh.st.evictions--
@@ -450,6 +485,7 @@ func (s *store) flush(at int64) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
+		s.items.Add(-int64(len(sh.idx)))
 		clear(sh.idx)
 		s.freePages(sh.pages)
 		sh.pages = sh.pages[:0]
