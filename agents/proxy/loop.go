@@ -165,9 +165,10 @@ func (l *loop) release(fd int) {
 	syscall.Close(fd)
 }
 
-// run serves until the loop is stopped and drained. The loop waits in Go's
-// poller, on its epoll descriptor: no thread blocks in epoll_wait holding a
-// processor, so the scheduler has nothing to hand off or wake.
+// run serves until the loop is stopped and drained. Its epoll descriptor
+// is itself registered in Go's poller (as a non-blocking file), so a loop
+// with nothing to do can park like any goroutine instead of blocking a
+// thread and its processor in epoll_wait for long.
 func (l *loop) run() {
 	defer l.ep.Close()
 	rc, err := l.ep.SyscallConn()
