@@ -2,7 +2,10 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -119,5 +122,67 @@ func TestSlowReader(t *testing.T) {
 		if got != "200 "+body {
 			t.Fatalf("response %d: got %.20q (%d bytes); want 200 and the body", i+1, got, len(got))
 		}
+	}
+}
+
+// TestDrain: when Serve's context ends (SIGTERM), requests in flight on
+// either path are answered, kept-alive connections are closed after their
+// answer, and new connections are refused.
+func TestDrain(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(300 * time.Millisecond)
+		_, _ = io.WriteString(w, "slow")
+	}))
+	t.Cleanup(s.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := backendsConfig(s)
+	cfg.Listen, cfg.AdminListen = ln.Addr().String(), "off"
+	p, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln, 5*time.Second) }()
+	url := "http://" + ln.Addr().String()
+	requests := map[string]string{
+		"GET":  "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
+	}
+	answers := make(chan string, len(requests))
+	for method, req := range requests {
+		conn, br := rawClient(t, url)
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			resp, err := http.ReadResponse(br, &http.Request{Method: method})
+			if err != nil {
+				answers <- method + " " + err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_, err = br.ReadByte() // the proxy closes the connection after the answer
+			answers <- method + " " + resp.Status[:3] + " " + string(b) + " " + fmt.Sprint(err)
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // both requests are at the backend
+	cancel()
+	for range requests {
+		if got := <-answers; !strings.HasSuffix(got, " 200 slow EOF") {
+			t.Errorf("request in flight at shutdown: got %q; want 200 slow, then EOF", got)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Errorf("connect after shutdown: succeeded; want refused")
 	}
 }
