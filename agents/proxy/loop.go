@@ -37,6 +37,10 @@ const loopMaxRequestHead = 8 << 10
 // loopMaxResponseHead bounds a response head from a backend.
 const loopMaxResponseHead = 16 << 10
 
+// loopKeepBuffer bounds the output buffer a client connection keeps
+// between requests.
+const loopKeepBuffer = 16 << 10
+
 // loopScanEvery is how often a loop checks its deadlines (timeouts, waits
 // on backends gone down): timeouts fire within this much of their time.
 const loopScanEvery = 20 * time.Millisecond
@@ -347,6 +351,9 @@ func (l *loop) putIdle(u *upstream, max int) {
 	u.idle = true
 	u.client = nil
 	u.in = u.in[:0]
+	if cap(u.in) > loopMaxResponseHead {
+		u.in = make([]byte, 0, loopMaxResponseHead)
+	}
 	u.b.loopIdle.Add(1)
 	l.idle[u.b] = append(idle, u)
 }

@@ -354,6 +354,9 @@ func (c *clientConn) flush() bool {
 		return false
 	}
 	c.out = c.out[:0]
+	if cap(c.out) > loopKeepBuffer {
+		c.out = nil // an idle connection does not hold a large answer's buffer
+	}
 	if c.closeAfter {
 		c.close()
 		return false
