@@ -247,7 +247,8 @@ func (l *loop) run() {
 // idle loop blocks, in a system call the runtime knows about (so that it
 // can hand the processor to other goroutines meanwhile).
 func (l *loop) wait() (int, error) {
-	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd),
+	// epoll_pwait with no signal mask: arm64 has no epoll_wait.
+	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(l.epfd),
 		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
 	if e == 0 && r > 0 {
 		return int(r), nil
