@@ -64,6 +64,11 @@ func (it *item) key() string {
 	return unsafe.String(&it.data[len("VALUE ")], int(it.klen))
 }
 
+// keyBytes is key as a slice of data.
+func (it *item) keyBytes() []byte {
+	return it.data[len("VALUE ") : len("VALUE ")+int(it.klen)]
+}
+
 // value returns the value bytes (without the trailing "\r\n").
 func (it *item) value() []byte {
 	return it.data[it.hdr+2 : len(it.data)-2]

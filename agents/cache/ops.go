@@ -89,7 +89,7 @@ func (s *store) get(key []byte, touch bool, exptime int64, dst *item) bool {
 // cas also guards an append or prepend. It returns the
 // outcome and, when stored, the new item's cas value.
 func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
-	key := []byte(it.key())
+	key := it.keyBytes()
 	kh := s.hash(key)
 	sh := s.shardFor(kh)
 	now := s.now()
@@ -148,7 +148,7 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 // old's flags and expiry as memcached does.
 func joined(old, add *item, atEnd bool) *item {
 	ov, av := old.value(), add.value()
-	it := newItem([]byte(old.key()), old.flags, len(ov)+len(av))
+	it := newItem(old.keyBytes(), old.flags, len(ov)+len(av))
 	v := it.value()
 	if atEnd {
 		copy(v[copy(v, ov):], av)
