@@ -5,9 +5,10 @@
 # (GOMAXPROCS=2, -memory-mb 64) on loopback, then runs the same memcaslap
 # load with value verification on every get (--verify=1.0) against each, in
 # interleaved rounds (alternating which goes first). Prints ops/s per round,
-# the medians, the ratio agent/memcached (median of the per-round ratios)
-# and the verification failures, and exits non-zero when any value failed
-# verification. The last line is machine readable:
+# the medians, the ratio agent/memcached (median of the per-round ratios),
+# both servers' peak resident memory and the verification failures, and
+# exits non-zero when any value failed verification. The last line is
+# machine readable:
 #   RESULT cache-throughput <agent_ops> <memcached_ops> <ratio>
 # Knobs: ROUNDS (5), DURATION (4s), THREADS (2), CONCURRENCY (32),
 # MEMORY_MB (64), STICKYFORM_BIN (use this binary instead of building).
@@ -51,11 +52,13 @@ mc_port=$(free_port)
 user_args=()
 [[ $(id -u) == 0 ]] && user_args=(-u nobody)
 memcached -l 127.0.0.1 -p "$mc_port" -m "$MEMORY_MB" -t "$THREADS" -c 1024 -U 0 "${user_args[@]}" &
+mc_pid=$!
 pids+=($!)
 wait_version "$mc_port"
 
 agent_port=$(free_port)
 GOMAXPROCS=$THREADS "$bin" agent cache -listen "127.0.0.1:$agent_port" -memory-mb "$MEMORY_MB" -max-conns 1024 2>"$work/agent.log" &
+agent_pid=$!
 pids+=($!)
 wait_version "$agent_port"
 
@@ -98,6 +101,9 @@ fail = sum(int(r[2]) for r in rows)
 print(int(statistics.median(agent)), int(statistics.median(mc)), "%.2f" % statistics.median(ratios), fail)
 PY
 )
+# peak_rss PID prints the process's peak resident memory in MiB.
+peak_rss() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+echo "peak resident memory: agent $(peak_rss "$agent_pid") MiB, memcached $(peak_rss "$mc_pid") MiB (limit $MEMORY_MB MiB each)"
 echo "median: agent $agent_ops ops/s, memcached $mc_ops ops/s, ratio $ratio (median of per-round ratios), verification failures $failures"
 status=0
 if ((failures > 0)); then

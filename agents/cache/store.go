@@ -54,6 +54,7 @@ type shard struct {
 	tail  uint64 // oldest record not yet dropped
 	head  uint64 // where the next record goes
 	st    shardStats
+	tmp   []byte   // a record being moved
 	_     [64]byte // keep neighbouring shards' locks off one cache line
 }
 
@@ -353,6 +354,12 @@ func (s *store) grow(sh *shard) bool {
 	}
 }
 
+// nearlyFull reports whether the pages in use and the index take more
+// than seven eighths of the limit.
+func (s *store) nearlyFull() bool {
+	return s.inUse.Load()*int64(s.pageSize)+s.items.Load()*indexCost > s.limit-s.limit/8
+}
+
 // fits reports whether one more page keeps the arena in use and the
 // index within the limit.
 func (s *store) fits() bool {
@@ -424,16 +431,18 @@ func (s *store) dropPage(sh *shard) {
 }
 
 // bump marks the record at off as just used; when it has drifted into the
-// oldest quarter of the log, it is copied to the head so that dropping
+// oldest quarter of the log while the arena is nearly full (so that its
+// page may soon be dropped), it is copied to the head so that dropping
 // old pages spares it. It returns the record's current offset and header.
 func (s *store) bump(sh *shard, kh, off uint64, h *recHeader) (uint64, *recHeader) {
 	h.atime = s.clock()
 	span := sh.head - sh.tail
-	if off-sh.tail >= span/4 || span < 4*s.pageSize {
+	if off-sh.tail >= span/4 || span < 4*s.pageSize || !s.nearlyFull() {
 		return off, h
 	}
 	size := uint64(h.size)
-	tmp := make([]byte, size)
+	sh.tmp = grown(sh.tmp, int(size))
+	tmp := sh.tmp
 	s.copyOut(sh, off, tmp)
 	noff, ok := s.alloc(sh, size)
 	if !ok {
