@@ -332,20 +332,7 @@ func TestInlineBecomesSupervisor(t *testing.T) {
 	h, name, _ := testHost(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
-	released := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- h.Inline(ctx, "start", name, 20*time.Second, out, func(*os.File) { close(released) })
-	}()
-	select {
-	case <-released:
-	case err := <-done:
-		t.Fatalf("Inline returned before it answered: %v (output %q)", err, out.String())
-	}
-	if got := out.String(); got != InlineOK+"\n" {
-		t.Fatalf("answer: got %q; want %q", got, InlineOK+"\n")
-	}
+	done := startInline(ctx, t, h, name)
 	st := roleOf(t, h.Status(ctx), name)
 	if !st.Running || !st.Healthy || st.SupervisorPID != os.Getpid() {
 		t.Fatalf("status: got %+v; want running and healthy, supervised by this process (%d)", st, os.Getpid())
@@ -361,6 +348,28 @@ func TestInlineBecomesSupervisor(t *testing.T) {
 	if st := roleOf(t, h.Status(context.Background()), name); st.Running {
 		t.Fatalf("status after the inline supervisor ended: got %+v; want not running", st)
 	}
+}
+
+// startInline runs `ctl start -inline` for name in the background, as the
+// engine does, and returns once it has answered InlineOK and released its
+// output; the channel gets Inline's result when it ends.
+func startInline(ctx context.Context, t *testing.T, h Host, name string) <-chan error {
+	t.Helper()
+	out := &syncBuffer{}
+	released := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Inline(ctx, "start", name, 20*time.Second, out, func(*os.File) { close(released) })
+	}()
+	select {
+	case <-released:
+	case err := <-done:
+		t.Fatalf("Inline returned before it answered: %v (output %q)", err, out.String())
+	}
+	if got := out.String(); got != InlineOK+"\n" {
+		t.Fatalf("answer: got %q; want %q", got, InlineOK+"\n")
+	}
+	return done
 }
 
 type syncBuffer struct {
@@ -399,20 +408,7 @@ func TestInlineEndsOrphanAgent(t *testing.T) {
 	if !waitFor(ctx, 10*time.Second, func() bool { return !h.supervisorRunning(name) }) {
 		t.Fatal("supervisor still holds its pid file after SIGKILL")
 	}
-	out := &syncBuffer{}
-	released := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- h.Inline(ctx, "start", name, 20*time.Second, out, func(*os.File) { close(released) })
-	}()
-	select {
-	case <-released:
-	case err := <-done:
-		t.Fatalf("Inline returned before it answered: %v", err)
-	}
-	if got := out.String(); got != InlineOK+"\n" {
-		t.Fatalf("answer: got %q; want %q", got, InlineOK+"\n")
-	}
+	done := startInline(ctx, t, h, name)
 	now := roleOf(t, h.Status(ctx), name)
 	if !now.Healthy || now.PID == old.PID || alive(old.PID) {
 		t.Fatalf("after inline start: got %+v (orphan pid %d alive: %v); want a new healthy agent and the orphan gone", now, old.PID, alive(old.PID))
