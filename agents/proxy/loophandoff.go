@@ -269,12 +269,14 @@ func (p *Proxy) finishResponse(ctx *fasthttp.RequestCtx, lx loopExchange, cfd in
 			resp.Header.AddBytesV("Set-Cookie", lx.st.sticky.setCookie(buf[:0], idxOf(lx.st, b), lx.now))
 		}
 	}
+	// Logged before the write, as on the goroutine path: a streamed body
+	// is gone once written, and the line would say 0 bytes.
+	p.logAccess(ctx, b, lx.upstream)
 	bw := bufio.NewWriter(cc)
 	werr := resp.Write(bw)
 	if werr == nil {
 		werr = bw.Flush()
 	}
-	p.logAccess(ctx, b, lx.upstream)
 	closeIt := werr != nil || resp.ConnectionClose()
 	resp.Reset()
 	if closeIt {
