@@ -186,3 +186,71 @@ func TestDrain(t *testing.T) {
 		t.Errorf("connect after shutdown: succeeded; want refused")
 	}
 }
+
+// A client whose bytes and end of input reach the proxy together (one
+// epoll edge) is still seen to have gone: its connection is closed at once,
+// not kept until the header or idle timeout.
+func TestLoopClosesClientsThatLeftWithTheirBytes(t *testing.T) {
+	p, url := startProxy(t, backendsConfig(namedBackend(t, "a")))
+	addr := strings.TrimPrefix(url, "http://")
+	sends := []string{"GET / HT", "\x00\x01garbage", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", ""}
+	for i := 0; i < 40; i++ {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Before the proxy has even registered the socket: data and FIN
+		// are both waiting when it first looks.
+		if s := sends[i%len(sends)]; s != "" {
+			if _, err := io.WriteString(nc, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nc.(*net.TCPConn).CloseWrite()
+		defer nc.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second) // far below the 60s header and 75s idle timeouts
+	for p.Status().Clients != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d client connections still open after their clients left", p.Status().Clients)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A backend that dies halfway through a response, its last bytes and its
+// FIN arriving together, fails the request at once (502 with no other
+// backend), not after the read timeout.
+func TestLoopSeesBackendCloseWithItsLastBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+			}()
+		}
+	}()
+	cfg := Config{Backends: []Backend{{URL: "http://" + ln.Addr().String(), Weight: 1}}, ReadTimeout: Duration(time.Minute)}
+	_, url := startProxy(t, cfg)
+	c := newClient()
+	c.Timeout = 20 * time.Second // far below the read timeout
+	for i := 0; i < 10; i++ {
+		status, _, _ := get(t, c, url+"/", "")
+		if status != http.StatusBadGateway {
+			t.Fatalf("request %d: got %d; want 502 for a truncated response", i, status)
+		}
+	}
+}

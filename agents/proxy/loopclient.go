@@ -18,6 +18,7 @@ type clientConn struct {
 	in      []byte // received, not yet parsed
 	out     []byte // answer not yet written
 	mayRead bool   // the socket may hold unread bytes
+	hup     bool   // epoll saw the client's end of input: read to EOF
 	eof     bool   // the client closed its side
 
 	busy       bool      // a request is between its head and its answer
@@ -73,6 +74,9 @@ func (c *clientConn) event(ev uint32) {
 	if ev&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
 		c.mayRead = true
 	}
+	if ev&(syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
+		c.hup = true
+	}
 	if ev&syscall.EPOLLOUT != 0 && len(c.out) > 0 {
 		if !c.flush() {
 			return
@@ -103,7 +107,9 @@ func (c *clientConn) read() {
 			}
 			c.in = c.in[:len(c.in)+n]
 			// A short read emptied the socket: the next edge tells of more.
-			c.mayRead = n == len(buf)
+			// Not of an end of input that came with these bytes, though:
+			// that edge is this one, so then read on to the EOF.
+			c.mayRead = n == len(buf) || c.hup
 		}
 	}
 	c.serve()

@@ -22,8 +22,9 @@ type upstream struct {
 	connecting bool
 	nread      int
 	deadline   time.Time
-	headLen    int // parsed response head length, 0 before
-	need       int // bytes (head and body) the response takes
+	headLen    int  // parsed response head length, 0 before
+	need       int  // bytes (head and body) the response takes
+	hup        bool // epoll saw the backend's end of input: read to EOF
 	upClose    bool
 }
 
@@ -76,6 +77,9 @@ func (u *upstream) event(ev uint32) {
 		if !u.flush() {
 			return
 		}
+	}
+	if ev&(syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
+		u.hup = true
 	}
 	if ev&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
 		u.read()
@@ -168,7 +172,7 @@ func (u *upstream) read() {
 		}
 		u.in = u.in[:len(u.in)+n]
 		u.nread += n
-		if u.response() || n < len(buf) {
+		if u.response() || (n < len(buf) && !u.hup) {
 			return
 		}
 	}
