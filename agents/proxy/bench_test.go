@@ -16,18 +16,25 @@ import (
 // allocations are the proxy's.
 func fixedBackend(b *testing.B) string {
 	b.Helper()
+	return tcpBackend(b, serveFixed)
+}
+
+// tcpBackend serves each connection of a loopback listener with serve, in
+// its own goroutine, until the test ends; it returns the backend's URL.
+func tcpBackend(tb testing.TB, serve func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go serveFixed(c)
+			go serve(c)
 		}
 	}()
 	return "http://" + ln.Addr().String()

@@ -222,28 +222,14 @@ func TestLoopClosesClientsThatLeftWithTheirBytes(t *testing.T) {
 // FIN arriving together, fails the request at once (502 with no other
 // backend), not after the read timeout.
 func TestLoopSeesBackendCloseWithItsLastBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-			}()
+	be := tcpBackend(t, func(nc net.Conn) {
+		defer nc.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err != nil {
+			return
 		}
-	}()
-	cfg := Config{Backends: []Backend{{URL: "http://" + ln.Addr().String(), Weight: 1}}, ReadTimeout: Duration(time.Minute)}
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+	})
+	cfg := Config{Backends: []Backend{{URL: be, Weight: 1}}, ReadTimeout: Duration(time.Minute)}
 	_, url := startProxy(t, cfg)
 	c := newClient()
 	c.Timeout = 20 * time.Second // far below the read timeout
