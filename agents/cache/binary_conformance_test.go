@@ -15,12 +15,13 @@ import (
 // request they answer. useCAS sends the cas of the last response that
 // carried one; raw, when set, is sent instead of an encoded request.
 type binReq struct {
-	op                byte
-	key, ext, val     string
-	cas               uint64
-	useCAS            bool
-	keyLen, bodyExtra int // added to the encoded lengths, to break framing
-	raw               []byte
+	op            byte
+	key, ext, val string
+	cas           uint64
+	useCAS        bool
+	keyLen        int    // added to the encoded key length, to break framing
+	bodyExtra     uint32 // added (wrapping) to the encoded body length
+	raw           []byte
 }
 
 // exp encodes the extras of set/add/replace.
@@ -49,7 +50,7 @@ func (r binReq) encode(opaque uint32, cas uint64) []byte {
 	b[0], b[1] = binReqMagic, r.op
 	binary.BigEndian.PutUint16(b[2:], uint16(len(r.key)+r.keyLen))
 	b[4] = byte(len(r.ext))
-	binary.BigEndian.PutUint32(b[8:], uint32(len(r.ext)+len(r.key)+len(r.val)+r.bodyExtra))
+	binary.BigEndian.PutUint32(b[8:], uint32(len(r.ext)+len(r.key)+len(r.val))+r.bodyExtra)
 	binary.BigEndian.PutUint32(b[12:], opaque)
 	binary.BigEndian.PutUint64(b[16:], cas)
 	return append(append(append(b, r.ext...), r.key...), r.val...)
