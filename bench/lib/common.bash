@@ -135,24 +135,33 @@ maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
 
 # cpu_busy prints the machine's busy CPU time so far, in seconds (all
-# cores; from /proc/stat, everything but idle and iowait).
+# cores; from /proc/stat: user, nice, system, irq and softirq — not idle,
+# iowait, or steal, the time a VM's hypervisor gave to someone else).
 cpu_busy() {
-	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
+
+# cpu_steal prints the steal time so far, in seconds (all cores): while a
+# benchmark runs, it says how much CPU the machine wanted and did not get.
+cpu_steal() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", $9 / hz; exit }' /proc/stat
 }
 
 # timed CMD... runs CMD, appending its output to $BENCH_WORK/cmd.log, and
 # sets TIMED_S (wall seconds), TIMED_KB (peak RSS in KiB), TIMED_CPU (the
-# command's user+system seconds, from /usr/bin/time) and TIMED_BUSY (busy
+# command's user+system seconds, from /usr/bin/time), TIMED_BUSY (busy
 # seconds of the whole machine meanwhile: on the lab the hosts' work, sshd
-# and the agents, runs on the same cores). It returns CMD's exit status.
+# and the agents, runs on the same cores) and TIMED_STEAL (steal seconds
+# meanwhile). It returns CMD's exit status.
 timed() {
-	local tf=$BENCH_WORK/time.out status b0 user sys
-	b0=$(cpu_busy)
+	local tf=$BENCH_WORK/time.out status b0 s0 user sys
+	b0=$(cpu_busy) s0=$(cpu_steal)
 	/usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >>"$BENCH_WORK/cmd.log" 2>&1
 	status=$?
 	read -r TIMED_S TIMED_KB user sys < <(tail -n 1 "$tf")
 	TIMED_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 	TIMED_BUSY=$(awk -v a="$b0" -v b="$(cpu_busy)" 'BEGIN { printf "%.2f", b - a }')
+	TIMED_STEAL=$(awk -v a="$s0" -v b="$(cpu_steal)" 'BEGIN { printf "%.2f", b - a }')
 	return "$status"
 }
 
