@@ -16,14 +16,18 @@
 # The anchor is what a cold apply cannot avoid and what an operator would
 # otherwise do by hand: the same binary copied with OpenSSH's scp to the
 # same hosts, all in parallel (DESIGN.md calls it the floor of a cold
-# apply). It runs per size and round just before the apply.
+# apply). It runs per size and round just before the apply. So does the
+# floor as stickyform's own SSH client sees it (bench/sshcopy): one
+# connection per host and the binary piped into the receiver apply's
+# upload uses, nothing else; a cold apply does all that and more.
 # Prints: RESULT scale-cold-24v3 <t24> <t3> <t24/t3> — the growth; lower is
 # better, linear growth would be 8 — and the same for scale-noop-24v3, then
 # RESULT scale-rss-24 <MiB at 24> <MiB at 3> <ratio>;
 # RESULT scale-cold-24-vs-scp <apply t24> <scp t24> <scp/apply> — higher is
 # better, above 1 the whole apply is faster than copying the binary alone —
 # and RESULT scale-growth-24v3-vs-scp <apply growth> <scp growth> <ratio>:
-# how the apply's growth compares with the floor's own; lower is better.
+# how the apply's growth compares with the floor's own; lower is better;
+# RESULT scale-sshcopy-24v3 <t24> <t3> <growth>: the growth of bench/sshcopy.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
 
@@ -80,7 +84,7 @@ EOF
 	} >"$dir/main.hcl"
 }
 
-declare -A cold noop cold_kb noop_kb cold_cpu cold_busy copy # size → space-separated figures
+declare -A cold noop cold_kb noop_kb cold_cpu cold_busy copy floor floor_busy # size → space-separated figures
 
 # The anchor's copy goes to the hosts' private /opt, which the lab makes
 # for each host (a tmpfs, like the one the apply writes to), and is removed
@@ -106,16 +110,25 @@ scp_floor() {
 	for i in "${pids[@]}"; do wait "$i" || die "removing the scp copy from $n hosts failed"; done
 }
 
+# ssh_floor N copies the binary to lab hosts 1..N with bench/sshcopy.
+ssh_floor() {
+	local n=$1 out
+	out=$("$BENCH_WORK/sshcopy" -hosts "$n" -file "$SF" 2>>"$BENCH_WORK/cmd.log") || die "bench/sshcopy to $n hosts failed"
+	[[ $out =~ wall=([0-9.]+)\ busy=([0-9.]+) ]] || die "bench/sshcopy printed $out"
+	floor[$n]+=" ${BASH_REMATCH[1]}" floor_busy[$n]+=" ${BASH_REMATCH[2]}"
+}
+
 one_size() {
 	local n=$1 dir=$BENCH_WORK/tier-$1 st=0
 	scp_floor "$n"
+	ssh_floor "$n"
 	timed "$SF" -chdir="$dir" apply -auto-approve "${PAR[@]}" || die "apply of $n hosts failed; see $BENCH_WORK/cmd.log"
 	cold[$n]+=" $TIMED_S" cold_kb[$n]+=" $TIMED_KB" cold_cpu[$n]+=" $TIMED_CPU" cold_busy[$n]+=" $TIMED_BUSY"
 	local t=$TIMED_S kb=$TIMED_KB cpu=$TIMED_CPU busy=$TIMED_BUSY steal=$TIMED_STEAL
 	timed "$SF" -chdir="$dir" plan -detailed-exitcode || st=$?
 	((st == 0)) || die "no-op plan of $n hosts exited $st; want 0 (No changes.)"
 	noop[$n]+=" $TIMED_S" noop_kb[$n]+=" $TIMED_KB"
-	log "  $n hosts: scp of the binary ${copy[$n]##* }s; cold apply ${t}s (${kb} KiB, CLI cpu ${cpu}s, machine busy ${busy}s, steal ${steal}s), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
+	log "  $n hosts: scp of the binary ${copy[$n]##* }s; stickyform's SSH client copying it ${floor[$n]##* }s (machine busy ${floor_busy[$n]##* }s); cold apply ${t}s (${kb} KiB, CLI cpu ${cpu}s, machine busy ${busy}s, steal ${steal}s), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
 	"$SF" -chdir="$dir" destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "destroy of $n hosts failed"
 	lab_hosts_clean "$n" || die "hosts not clean after destroy of $n"
 }
@@ -124,6 +137,7 @@ for n in "${SIZES[@]}"; do
 	gen_tier "$n" "$BENCH_WORK/tier-$n"
 	"$SF" -chdir="$BENCH_WORK/tier-$n" validate >/dev/null || die "generated tier of $n hosts does not validate"
 done
+(cd "$bench_root" && go build -o "$BENCH_WORK/sshcopy" ./bench/sshcopy) || die "build bench/sshcopy"
 lab_up "$LAB_HOSTS"
 for ((r = 1; r <= ROUNDS; r++)); do
 	log "round $r/$ROUNDS"
@@ -132,26 +146,32 @@ done
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "scale: median of $ROUNDS rounds, ${PAR[*]:-default parallelism}"
-printf '  %6s %13s %13s %13s %15s %15s %15s %18s\n' hosts "scp binary s" "cold apply s" "no-op plan s" \
+printf '  %6s %13s %13s %13s %13s %15s %15s %15s %18s\n' hosts "scp binary s" "ssh copy s" "cold apply s" "no-op plan s" \
 	"apply peak MiB" "plan peak MiB" "apply CLI cpu s" "apply machine busy"
 for n in "${SIZES[@]}"; do
-	printf '  %6s %13s %13s %13s %15s %15s %15s %18s\n' "$n" "$(median ${copy[$n]})" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
+	printf '  %6s %13s %13s %13s %13s %15s %15s %15s %18s\n' "$n" "$(median ${copy[$n]})" \
+		"$(median ${floor[$n]}) ($(median ${floor_busy[$n]}))" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
 		"$(mib "$(maxof ${cold_kb[$n]})")" "$(mib "$(maxof ${noop_kb[$n]})")" "$(median ${cold_cpu[$n]})" \
 		"$(awk -v b="$(median ${cold_busy[$n]})" -v t="$(median ${cold[$n]})" -v c="$(nproc)" \
 			'BEGIN { printf "%.1fs (%.0f%% of %d)", b, t ? 100 * b / (t * c) : 0, c }')"
 done
 echo "  (scp binary: the anchor, $(basename "$SF") copied with OpenSSH's scp to the same hosts in parallel;"
+echo "   ssh copy: the same copy by stickyform's SSH client and nothing else (bench/sshcopy), in parentheses"
+echo "   the machine's busy CPU seconds meanwhile;"
 echo "   machine busy: CPU seconds of the whole machine during the apply — lab hosts, their sshd and"
 echo "   agents share its $(nproc) cores — and that as a share of all cores over the apply's wall time)"
 c_big=$(median ${cold[$BIG]}) c_small=$(median ${cold[$SMALL]})
 p_big=$(median ${noop[$BIG]}) p_small=$(median ${noop[$SMALL]})
 rss_big=$(maxof ${cold_kb[$BIG]} ${noop_kb[$BIG]}) rss_small=$(maxof ${cold_kb[$SMALL]} ${noop_kb[$SMALL]})
 s_big=$(median ${copy[$BIG]}) s_small=$(median ${copy[$SMALL]})
+f_big=$(median ${floor[$BIG]}) f_small=$(median ${floor[$SMALL]})
 echo "growth from $SMALL to $BIG hosts ($(ratio "$BIG" "$SMALL")x the hosts): cold $(ratio "$c_big" "$c_small")x, no-op $(ratio "$p_big" "$p_small")x;" \
-	"scp of the binary alone $(ratio "$s_big" "$s_small")x"
+	"scp of the binary alone $(ratio "$s_big" "$s_small")x, stickyform's SSH client copying it alone" \
+	"$(ratio "$f_big" "$f_small")x"
 echo "RESULT scale-cold-${BIG}v${SMALL} ${c_big}s ${c_small}s $(ratio "$c_big" "$c_small")"
 echo "RESULT scale-noop-${BIG}v${SMALL} ${p_big}s ${p_small}s $(ratio "$p_big" "$p_small")"
 echo "RESULT scale-cold-${BIG}-vs-scp ${c_big}s ${s_big}s $(ratio "$s_big" "$c_big")"
 echo "RESULT scale-growth-${BIG}v${SMALL}-vs-scp $(ratio "$c_big" "$c_small")x $(ratio "$s_big" "$s_small")x" \
 	"$(awk -v a="$(ratio "$c_big" "$c_small")" -v b="$(ratio "$s_big" "$s_small")" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }')"
+echo "RESULT scale-sshcopy-${BIG}v${SMALL} ${f_big}s ${f_small}s $(ratio "$f_big" "$f_small")"
 echo "RESULT scale-rss-${BIG} $(mib "$rss_big")MiB $(mib "$rss_small")MiB $(ratio "$rss_big" "$rss_small")"
