@@ -84,15 +84,15 @@ EOF
 	} >"$dir/main.hcl"
 }
 
-declare -A cold noop cold_kb noop_kb cold_cpu cold_busy copy floor floor_busy # size → space-separated figures
+declare -A cold noop cold_kb noop_kb cold_cpu cold_busy scp_t ssh_t ssh_busy # size → space-separated figures
 
 # The anchor's copy goes to the hosts' private /opt, which the lab makes
 # for each host (a tmpfs, like the one the apply writes to), and is removed
 # again before the apply.
 SCP_PATH=/opt/.stickyform-bench-scp
 
-# scp_floor N copies the binary to lab hosts 1..N in parallel with scp.
-scp_floor() {
+# scp_copy N copies the binary to lab hosts 1..N in parallel with scp.
+scp_copy() {
 	local n=$1 i t0 pids=()
 	t0=$(now)
 	for ((i = 1; i <= n; i++)); do
@@ -101,7 +101,7 @@ scp_floor() {
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i" || die "scp of the binary to $n hosts failed"; done
-	copy[$n]+=" $(elapsed "$t0")"
+	scp_t[$n]+=" $(elapsed "$t0")"
 	pids=()
 	for ((i = 1; i <= n; i++)); do
 		lab_ssh "$i" "rm -f $SCP_PATH" &
@@ -110,25 +110,25 @@ scp_floor() {
 	for i in "${pids[@]}"; do wait "$i" || die "removing the scp copy from $n hosts failed"; done
 }
 
-# ssh_floor N copies the binary to lab hosts 1..N with bench/sshcopy.
-ssh_floor() {
+# ssh_copy N copies the binary to lab hosts 1..N with bench/sshcopy.
+ssh_copy() {
 	local n=$1 out
 	out=$("$BENCH_WORK/sshcopy" -hosts "$n" -file "$SF" 2>>"$BENCH_WORK/cmd.log") || die "bench/sshcopy to $n hosts failed"
 	[[ $out =~ wall=([0-9.]+)\ busy=([0-9.]+) ]] || die "bench/sshcopy printed $out"
-	floor[$n]+=" ${BASH_REMATCH[1]}" floor_busy[$n]+=" ${BASH_REMATCH[2]}"
+	ssh_t[$n]+=" ${BASH_REMATCH[1]}" ssh_busy[$n]+=" ${BASH_REMATCH[2]}"
 }
 
 one_size() {
 	local n=$1 dir=$BENCH_WORK/tier-$1 st=0
-	scp_floor "$n"
-	ssh_floor "$n"
+	scp_copy "$n"
+	ssh_copy "$n"
 	timed "$SF" -chdir="$dir" apply -auto-approve "${PAR[@]}" || die "apply of $n hosts failed; see $BENCH_WORK/cmd.log"
 	cold[$n]+=" $TIMED_S" cold_kb[$n]+=" $TIMED_KB" cold_cpu[$n]+=" $TIMED_CPU" cold_busy[$n]+=" $TIMED_BUSY"
 	local t=$TIMED_S kb=$TIMED_KB cpu=$TIMED_CPU busy=$TIMED_BUSY steal=$TIMED_STEAL
 	timed "$SF" -chdir="$dir" plan -detailed-exitcode || st=$?
 	((st == 0)) || die "no-op plan of $n hosts exited $st; want 0 (No changes.)"
 	noop[$n]+=" $TIMED_S" noop_kb[$n]+=" $TIMED_KB"
-	log "  $n hosts: scp of the binary ${copy[$n]##* }s; stickyform's SSH client copying it ${floor[$n]##* }s (machine busy ${floor_busy[$n]##* }s); cold apply ${t}s (${kb} KiB, CLI cpu ${cpu}s, machine busy ${busy}s, steal ${steal}s), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
+	log "  $n hosts: scp of the binary ${scp_t[$n]##* }s; stickyform's SSH client copying it ${ssh_t[$n]##* }s (machine busy ${ssh_busy[$n]##* }s); cold apply ${t}s (${kb} KiB, CLI cpu ${cpu}s, machine busy ${busy}s, steal ${steal}s), no-op plan ${TIMED_S}s (${TIMED_KB} KiB)"
 	"$SF" -chdir="$dir" destroy -auto-approve >>"$BENCH_WORK/cmd.log" 2>&1 || die "destroy of $n hosts failed"
 	lab_hosts_clean "$n" || die "hosts not clean after destroy of $n"
 }
@@ -149,8 +149,8 @@ echo "scale: median of $ROUNDS rounds, ${PAR[*]:-default parallelism}"
 printf '  %6s %13s %13s %13s %13s %15s %15s %15s %18s\n' hosts "scp binary s" "ssh copy s" "cold apply s" "no-op plan s" \
 	"apply peak MiB" "plan peak MiB" "apply CLI cpu s" "apply machine busy"
 for n in "${SIZES[@]}"; do
-	printf '  %6s %13s %13s %13s %13s %15s %15s %15s %18s\n' "$n" "$(median ${copy[$n]})" \
-		"$(median ${floor[$n]}) ($(median ${floor_busy[$n]}))" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
+	printf '  %6s %13s %13s %13s %13s %15s %15s %15s %18s\n' "$n" "$(median ${scp_t[$n]})" \
+		"$(median ${ssh_t[$n]}) ($(median ${ssh_busy[$n]}))" "$(median ${cold[$n]})" "$(median ${noop[$n]})" \
 		"$(mib "$(maxof ${cold_kb[$n]})")" "$(mib "$(maxof ${noop_kb[$n]})")" "$(median ${cold_cpu[$n]})" \
 		"$(awk -v b="$(median ${cold_busy[$n]})" -v t="$(median ${cold[$n]})" -v c="$(nproc)" \
 			'BEGIN { printf "%.1fs (%.0f%% of %d)", b, t ? 100 * b / (t * c) : 0, c }')"
@@ -163,8 +163,8 @@ echo "   agents share its $(nproc) cores — and that as a share of all cores ov
 c_big=$(median ${cold[$BIG]}) c_small=$(median ${cold[$SMALL]})
 p_big=$(median ${noop[$BIG]}) p_small=$(median ${noop[$SMALL]})
 rss_big=$(maxof ${cold_kb[$BIG]} ${noop_kb[$BIG]}) rss_small=$(maxof ${cold_kb[$SMALL]} ${noop_kb[$SMALL]})
-s_big=$(median ${copy[$BIG]}) s_small=$(median ${copy[$SMALL]})
-f_big=$(median ${floor[$BIG]}) f_small=$(median ${floor[$SMALL]})
+s_big=$(median ${scp_t[$BIG]}) s_small=$(median ${scp_t[$SMALL]})
+f_big=$(median ${ssh_t[$BIG]}) f_small=$(median ${ssh_t[$SMALL]})
 echo "growth from $SMALL to $BIG hosts ($(ratio "$BIG" "$SMALL")x the hosts): cold $(ratio "$c_big" "$c_small")x, no-op $(ratio "$p_big" "$p_small")x;" \
 	"scp of the binary alone $(ratio "$s_big" "$s_small")x, stickyform's SSH client copying it alone" \
 	"$(ratio "$f_big" "$f_small")x"
