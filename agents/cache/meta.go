@@ -7,15 +7,15 @@ import (
 	"strings"
 )
 
-// Flags each meta command accepts (memcached 1.6's sets). Accepted flags
-// this server gives no meaning (stale-while-revalidate's I, R, N on mg,
-// E's explicit cas) are ignored rather than refused.
-const (
-	mgFlags = "bcfhklOqstuvENRT"
-	msFlags = "bcCEFIkOqsSTMN"
-	mdFlags = "bCEIkOqTx"
-	maFlags = "bCENJDTMOqtcvk"
-)
+// metaKnown are the flags of memcached 1.6's shared meta flag pass: mg,
+// ms, md and ma all accept every one of them, each gives meaning to some
+// and ignores the rest (stale-while-revalidate's I, N and R on mg and md
+// are ignored here too). Anything else is an invalid flag, and so is a
+// flag given twice.
+const metaKnown = "bcfhklqstuvCDFIJLMNOPRT"
+
+// maxOpaque is the longest O token, the O included.
+const maxOpaque = 32
 
 // metaReq is a parsed meta command: its key and flag tokens.
 type metaReq struct {
@@ -26,32 +26,93 @@ type metaReq struct {
 	flags  [][]byte
 }
 
-// parseMeta checks the key and flags of a meta command. On failure it
-// returns the error line to send.
-func parseMeta(key []byte, flags [][]byte, valid string) (metaReq, string) {
-	r := metaReq{key: key, rawKey: key, flags: flags}
-	for _, f := range flags {
-		if !strings.ContainsRune(valid, rune(f[0])) {
-			return r, "CLIENT_ERROR invalid flag\r\n"
+// parseMeta checks the key and flags of mg, ms, md or ma as memcached
+// does: the key's length first, then every flag and the value of each
+// valued flag, then a base64 key, then the opaque's length. On failure it
+// returns the error line to send; md and ma (generic) answer every flag
+// error with the same line, mg and ms say what was wrong. keyErr reports
+// that the key itself was refused (ms then reads no data block).
+func parseMeta(key []byte, flags [][]byte, generic bool) (r metaReq, bad string, keyErr bool) {
+	r = metaReq{key: key, rawKey: key, flags: flags}
+	if len(key) > maxKeyLen {
+		return r, "CLIENT_ERROR bad command line format\r\n", true
+	}
+	fail := func(msg string) (metaReq, string, bool) {
+		if generic {
+			return r, "CLIENT_ERROR invalid or duplicate flag\r\n", false
 		}
-		switch f[0] {
+		return r, "CLIENT_ERROR " + msg + "\r\n", false
+	}
+	var seen [128]bool
+	for _, f := range flags {
+		c := f[0]
+		if c >= 128 || !strings.ContainsRune(metaKnown, rune(c)) {
+			return fail("invalid flag")
+		}
+		if seen[c] {
+			return fail("duplicate flag")
+		}
+		seen[c] = true
+		arg := f[1:]
+		ok := true
+		switch c {
 		case 'b':
 			r.b = true
 		case 'q':
 			r.q = true
+		case 'C':
+			_, ok = parseUint64(arg)
+		case 'D':
+			if _, ok = parseUint64(arg); !ok {
+				return fail("invalid numeric delta value")
+			}
+		case 'F':
+			if _, ok = parseUint32(arg); !ok {
+				return fail("bad command line format")
+			}
+		case 'J':
+			if _, ok = parseUint64(arg); !ok {
+				return fail("invalid numeric initial value")
+			}
+		case 'M':
+			if len(arg) != 1 {
+				return fail("incorrect length for M token")
+			}
+		case 'N', 'R', 'T':
+			_, ok = parseInt32(arg)
+		}
+		if !ok {
+			return fail("bad token in command line format")
 		}
 	}
 	if r.b {
-		dec, err := base64.StdEncoding.DecodeString(string(key))
+		dec, err := decodeKey(key)
 		if err != nil {
-			return r, "CLIENT_ERROR error decoding key\r\n"
+			return fail("error decoding key")
 		}
 		r.key = dec
 	}
-	if len(r.key) > maxKeyLen || len(r.key) == 0 {
-		return r, "CLIENT_ERROR bad command line format\r\n"
+	if len(r.key) == 0 {
+		return r, "CLIENT_ERROR bad command line format\r\n", true
 	}
-	return r, ""
+	for _, f := range flags {
+		if f[0] == 'O' && len(f) > maxOpaque {
+			return r, "CLIENT_ERROR opaque token too long\r\n", false
+		}
+	}
+	return r, "", false
+}
+
+// decodeKey decodes a base64 key (the b flag) as memcached does, which
+// skips characters outside the alphabet.
+func decodeKey(key []byte) ([]byte, error) {
+	clean := make([]byte, 0, len(key))
+	for _, c := range key {
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=' {
+			clean = append(clean, c)
+		}
+	}
+	return base64.StdEncoding.DecodeString(string(clean))
 }
 
 // detach copies the request's raw key and flags out of the read buffer.
@@ -72,16 +133,15 @@ func (r *metaReq) detach() {
 	r.flags = flags
 }
 
-// flag returns the argument of the last flag f, if present.
+// flag returns the argument of flag f, if present (parseMeta refuses a
+// flag given twice).
 func (r *metaReq) flag(f byte) ([]byte, bool) {
-	var arg []byte
-	found := false
 	for _, tok := range r.flags {
 		if tok[0] == f {
-			arg, found = tok[1:], true
+			return tok[1:], true
 		}
 	}
-	return arg, found
+	return nil, false
 }
 
 // appendEcho appends the O (opaque) and k (key) return flags, which every
@@ -92,9 +152,13 @@ func (r *metaReq) appendFlags(b []byte, fn func(b []byte, f byte) []byte) []byte
 		case 'O':
 			b = append(append(b, " O"...), tok[1:]...)
 		case 'k':
-			b = append(append(b, " k"...), r.rawKey...)
+			b = append(b, " k"...)
 			if r.b {
-				b = append(b, " b"...)
+				// memcached encodes the key it decoded, which drops
+				// characters outside the alphabet.
+				b = append(base64.StdEncoding.AppendEncode(b, r.key), " b"...)
+			} else {
+				b = append(b, r.rawKey...)
 			}
 		default:
 			if fn != nil {
@@ -111,7 +175,7 @@ func (c *conn) metaGet(t [][]byte) {
 		c.reply("ERROR\r\n")
 		return
 	}
-	r, bad := parseMeta(t[1], t[2:], mgFlags)
+	r, bad, _ := parseMeta(t[1], t[2:], false)
 	if bad != "" {
 		c.reply(bad)
 		return
@@ -119,11 +183,7 @@ func (c *conn) metaGet(t [][]byte) {
 	var exp int64
 	ttlArg, touch := r.flag('T')
 	if touch {
-		e, ok := parseInt32(ttlArg)
-		if !ok {
-			c.reply("CLIENT_ERROR bad token in command line format\r\n")
-			return
-		}
+		e, _ := parseInt32(ttlArg) // checked by parseMeta
 		exp = c.srv.expiry(e)
 	}
 	snap, hit := c.st.metaGet(r.key, touch, exp, &c.got)
@@ -177,16 +237,28 @@ func appendTTL(b []byte, exptime, now int64) []byte {
 	return strconv.AppendInt(append(b, " t"...), exptime-now, 10)
 }
 
-// metaDebug answers "me <key>" with the item's metadata, in memcached's
-// format (all items are in one class here).
+// metaDebug answers "me <key> [b]" with the item's metadata, in
+// memcached's format (all items are in one class here). Like memcached,
+// it looks at no flag but b.
 func (c *conn) metaDebug(t [][]byte) {
 	if len(t) < 2 {
 		c.reply("ERROR\r\n")
 		return
 	}
-	r, bad := parseMeta(t[1], t[2:], "b")
-	if bad != "" {
-		c.reply(bad)
+	r := metaReq{key: t[1], rawKey: t[1]}
+	for _, f := range t[2:] {
+		r.b = r.b || f[0] == 'b'
+	}
+	if r.b {
+		dec, err := decodeKey(r.key)
+		if err != nil {
+			c.reply("CLIENT_ERROR bad command line format\r\n")
+			return
+		}
+		r.key = dec
+	}
+	if len(r.key) > maxKeyLen || len(r.key) == 0 {
+		c.reply("CLIENT_ERROR bad command line format\r\n")
 		return
 	}
 	snap, hit := c.st.peek(r.key)

@@ -26,17 +26,18 @@ func (c *conn) metaSet(t [][]byte) bool {
 		c.reply("CLIENT_ERROR bad command line format\r\n")
 		return true
 	}
-	r, bad := parseMeta(t[1], t[3:], msFlags)
-	if bad != "" && !strings.Contains(bad, "bad command line") {
-		// memcached reads past the data of a refused ms.
-		if _, err := c.r.Discard(int(vlen) + 2); err != nil {
-			return false
-		}
-	}
+	r, bad, keyErr := parseMeta(t[1], t[3:], false)
 	if bad == "" {
 		bad = r.setOptions()
 	}
 	if bad != "" {
+		// memcached reads past the data block of an ms it refuses,
+		// unless it refused the key itself.
+		if !keyErr {
+			if _, err := c.r.Discard(int(vlen) + 2); err != nil {
+				return false
+			}
+		}
 		c.reply(bad)
 		return true
 	}
@@ -71,34 +72,23 @@ func (c *conn) metaSet(t [][]byte) bool {
 		return true
 	}
 	b := r.appendFlags(append(c.num[:0:0], metaResults[res]...), func(b []byte, f byte) []byte {
-		if f == 'c' && res == resStored {
-			return strconv.AppendUint(append(b, " c"...), newCAS, 10)
+		if f != 'c' {
+			return b
 		}
-		return b
+		if res != resStored {
+			newCAS = 0 // memcached's answer when nothing was stored
+		}
+		return strconv.AppendUint(append(b, " c"...), newCAS, 10)
 	})
 	c.w.Write(append(b, '\r', '\n'))
 	return true
 }
 
-// setOptions validates the arguments of ms's valued flags.
+// setOptions checks ms's mode (parseMeta checked the other valued flags
+// and that M has one letter).
 func (r *metaReq) setOptions() string {
-	if f, ok := r.flag('F'); ok {
-		if _, ok := parseUint32(f); !ok {
-			return "CLIENT_ERROR bad token in command line format\r\n"
-		}
-	}
-	if tt, ok := r.flag('T'); ok {
-		if _, ok := parseInt32(tt); !ok {
-			return "CLIENT_ERROR bad token in command line format\r\n"
-		}
-	}
-	if cs, ok := r.flag('C'); ok {
-		if _, ok := parseUint64(cs); !ok {
-			return "CLIENT_ERROR bad token in command line format\r\n"
-		}
-	}
-	if m, ok := r.flag('M'); ok && (len(m) != 1 || !strings.ContainsRune("SsEeAaPpRr", rune(m[0]))) {
-		return "CLIENT_ERROR invalid mode for ms STORE\r\n"
+	if m, ok := r.flag('M'); ok && !strings.ContainsRune("SsEeAaPpRr", rune(m[0])) {
+		return "CLIENT_ERROR invalid mode for ms M token\r\n"
 	}
 	return ""
 }
@@ -139,17 +129,14 @@ func (c *conn) metaDelete(t [][]byte) {
 		c.reply("ERROR\r\n")
 		return
 	}
-	r, bad := parseMeta(t[1], t[2:], mdFlags)
+	r, bad, _ := parseMeta(t[1], t[2:], true)
 	if bad != "" {
 		c.reply(bad)
 		return
 	}
 	var cas uint64
 	if cs, ok := r.flag('C'); ok {
-		if cas, ok = parseUint64(cs); !ok {
-			c.reply("CLIENT_ERROR bad token in command line format\r\n")
-			return
-		}
+		cas, _ = parseUint64(cs) // checked by parseMeta
 	}
 	res := c.st.del(r.key, cas)
 	if res == resDeleted && r.q {
@@ -165,7 +152,7 @@ func (c *conn) metaArith(t [][]byte) {
 		c.reply("ERROR\r\n")
 		return
 	}
-	r, bad := parseMeta(t[1], t[2:], maFlags)
+	r, bad, _ := parseMeta(t[1], t[2:], true)
 	if bad != "" {
 		c.reply(bad)
 		return
@@ -212,34 +199,27 @@ func (c *conn) metaArith(t [][]byte) {
 	c.w.Write(b)
 }
 
-// arithOptions reads ma's mode, delta and auto-create flags.
+// arithOptions reads ma's mode, delta and auto-create flags (parseMeta
+// checked their values).
 func (c *conn) arithOptions(r *metaReq) (incr bool, delta uint64, viv *vivify, bad string) {
 	incr, delta = true, 1
-	const badToken = "CLIENT_ERROR bad token in command line format\r\n"
 	if m, ok := r.flag('M'); ok {
 		switch {
-		case len(m) == 1 && strings.ContainsRune("Ii+", rune(m[0])):
-		case len(m) == 1 && strings.ContainsRune("Dd-", rune(m[0])):
+		case strings.ContainsRune("Ii+", rune(m[0])):
+		case strings.ContainsRune("Dd-", rune(m[0])):
 			incr = false
 		default:
-			return false, 0, nil, "CLIENT_ERROR invalid mode for ma MODE\r\n"
+			return false, 0, nil, "CLIENT_ERROR invalid mode for ma M token\r\n"
 		}
 	}
 	if d, ok := r.flag('D'); ok {
-		if delta, ok = parseUint64(d); !ok {
-			return false, 0, nil, badToken
-		}
+		delta, _ = parseUint64(d)
 	}
 	if n, ok := r.flag('N'); ok {
-		e, ok := parseInt32(n)
-		if !ok {
-			return false, 0, nil, badToken
-		}
+		e, _ := parseInt32(n)
 		viv = &vivify{exptime: c.srv.expiry(e)}
 		if j, ok := r.flag('J'); ok {
-			if viv.initial, ok = parseUint64(j); !ok {
-				return false, 0, nil, badToken
-			}
+			viv.initial, _ = parseUint64(j)
 		}
 	}
 	return incr, delta, viv, ""
