@@ -143,7 +143,7 @@ func (c *conn) binDelta(r *binRequest) {
 	if e := binary.BigEndian.Uint32(r.extras[16:]); e != binNoCreate {
 		viv = &vivify{initial: binary.BigEndian.Uint64(r.extras[8:]), exptime: c.srv.expiryAt(int64(e))}
 	}
-	ctr, res := c.st.delta(r.key, r.base == opIncrement, d, viv)
+	ctr, res := c.st.delta(r.key, r.base == opIncrement, d, viv, r.cas)
 	if res != resStored {
 		c.binStatus(r, res, 0)
 		return

@@ -130,7 +130,7 @@ func (c *conn) arith(t [][]byte, incr bool) {
 		c.reply("CLIENT_ERROR invalid numeric delta argument\r\n")
 		return
 	}
-	ctr, res := c.st.delta(t[1], incr, d, nil)
+	ctr, res := c.st.delta(t[1], incr, d, nil, 0)
 	if res != resStored {
 		c.reply(resultLines[res])
 		return

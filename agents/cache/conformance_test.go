@@ -150,6 +150,11 @@ var conformanceCases = []conformanceCase{
 			"CLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR invalid mode for ma M token\r\n"}}},
 	{"meta set returns c0 when nothing was stored", []exchange{{"ms mc0 1 c MR\r\nx\r\nms mc0 1 c ME\r\nx\r\nms mc0 1 c ME\r\ny\r\n",
 		"NS c0\r\nHD cCAS\r\nNS c0\r\n"}}},
+	{"meta compare and swap in every mode", []exchange{
+		{"ms mcs1 1 C1 MR\r\nx\r\nms mcs2 1 C1 ME\r\nx\r\nms mcs2 1 C1 MR\r\ny\r\nms mcs2 1 C1 MA\r\ny\r\nms mcs2 1 C1 ME\r\ny\r\nms mcs3 1\r\n5\r\nma mcs3 C1\r\nma mcs3 C0 v\r\ngets mcs2\r\n",
+			"NF\r\nHD\r\nEX\r\nEX\r\nNS\r\nHD\r\nEX\r\nVA 1\r\n6\r\nVALUE mcs2 0 1 CAS\r\nx\r\nEND\r\n"},
+		{"ms mcs2 1 C{cas} MR\r\nz\r\nmg mcs2 v\r\n", "HD\r\nVA 1\r\nz\r\n"},
+	}},
 	{"meta base64 keys skip characters outside the alphabet", []exchange{{"ms Zm9vYmF6!! 1 b k\r\nx\r\nmg foobaz v\r\nmd lk b\r\nme Zm9 b\r\n",
 		"HD kZm9vYmF6 b\r\nVA 1\r\nx\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR bad command line format\r\n"}}},
 	{"meta delete", []exchange{{"ms md1 1\r\na\r\nmd md1 C1\r\nmd md1 q\r\nmd md1\r\nmd md1 q Oz\r\nmd\r\n",

@@ -115,8 +115,11 @@ func (r *metaReq) setMode() (mode storeMode, flags uint32, exptime int32, cas ui
 		mode = modeReplace
 	}
 	if cs, ok := r.flag('C'); ok {
+		// As in memcached, a cas turns a set or a replace into a
+		// compare-and-swap and guards an append or prepend; an add
+		// ignores it.
 		cas, _ = parseUint64(cs)
-		if mode == modeSet {
+		if mode == modeSet || mode == modeReplace {
 			mode = modeCAS
 		}
 	}
@@ -162,7 +165,11 @@ func (c *conn) metaArith(t [][]byte) {
 		c.reply(bad)
 		return
 	}
-	ctr, res := c.st.delta(r.key, incr, delta, viv)
+	var cas uint64
+	if cs, ok := r.flag('C'); ok {
+		cas, _ = parseUint64(cs) // checked by parseMeta
+	}
+	ctr, res := c.st.delta(r.key, incr, delta, viv, cas)
 	if res == resNonNumeric || res == resNoMemory {
 		c.reply(resultLines[res])
 		return

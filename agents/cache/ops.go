@@ -226,8 +226,10 @@ type counter struct {
 // delta applies incr (or decr) to the decimal value of key. incr wraps at
 // 2^64, decr stops at 0. As in memcached, a result no longer than the old
 // value keeps the old length, padded with spaces. A missing key is
-// NOT_FOUND unless viv asks to create it with its initial value.
-func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, result) {
+// NOT_FOUND unless viv asks to create it with its initial value. A
+// non-zero cas that is not the item's is EXISTS (the binary protocol's and
+// ma's compare-and-swap).
+func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify, cas uint64) (counter, result) {
 	kh := s.hash(key)
 	sh := s.shardFor(kh)
 	now := s.now()
@@ -251,6 +253,9 @@ func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify) (counter, re
 			sh.st.decrMisses++
 		}
 		return counter{}, resNotFound
+	}
+	if cas != 0 && h.cas != cas {
+		return counter{}, resExists
 	}
 	var it item
 	s.load(sh, off, h, &it)
