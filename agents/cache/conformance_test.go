@@ -155,6 +155,8 @@ var conformanceCases = []conformanceCase{
 			"NF\r\nHD\r\nEX\r\nEX\r\nNS\r\nHD\r\nEX\r\nVA 1\r\n6\r\nVALUE mcs2 0 1 CAS\r\nx\r\nEND\r\n"},
 		{"ms mcs2 1 C{cas} MR\r\nz\r\nmg mcs2 v\r\n", "HD\r\nVA 1\r\nz\r\n"},
 	}},
+	{"meta arithmetic q reports a created counter", []exchange{{"ma maq1 q N0\r\nma maq1 q\r\nma maq2 q N0 J7 v\r\nma maq3 q\r\n",
+		"HD\r\nVA 1\r\n7\r\nNF\r\n"}}},
 	{"meta base64 keys skip characters outside the alphabet", []exchange{{"ms Zm9vYmF6!! 1 b k\r\nx\r\nmg foobaz v\r\nmd lk b\r\nme Zm9 b\r\n",
 		"HD kZm9vYmF6 b\r\nVA 1\r\nx\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR bad command line format\r\n"}}},
 	{"meta delete", []exchange{{"ms md1 1\r\na\r\nmd md1 C1\r\nmd md1 q\r\nmd md1\r\nmd md1 q Oz\r\nmd\r\n",

@@ -178,8 +178,8 @@ func (c *conn) metaArith(t [][]byte) {
 		c.w.Write(append(r.appendFlags(append(c.num[:0:0], metaResults[res]...), nil), '\r', '\n'))
 		return
 	}
-	if r.q {
-		return
+	if r.q && !ctr.created {
+		return // memcached's q still reports a counter that N created
 	}
 	num := strconv.AppendUint(nil, ctr.value, 10)
 	_, withValue := r.flag('v')

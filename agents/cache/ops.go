@@ -221,6 +221,7 @@ type counter struct {
 	value   uint64
 	cas     uint64
 	exptime int64
+	created bool // the key was missing and viv created it
 }
 
 // delta applies incr (or decr) to the decimal value of key. incr wraps at
@@ -244,7 +245,7 @@ func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify, cas uint64) 
 		if s.put(sh, kh, nit) == nil {
 			return counter{}, resNoMemory
 		}
-		return counter{viv.initial, nit.cas, nit.exptime}, resStored
+		return counter{viv.initial, nit.cas, nit.exptime, true}, resStored
 	}
 	if h == nil {
 		if incr {
@@ -282,7 +283,7 @@ func (s *store) delta(key []byte, incr bool, d uint64, viv *vivify, cas uint64) 
 	if s.put(sh, kh, nit) == nil {
 		return counter{}, resNoMemory
 	}
-	return counter{v, nit.cas, nit.exptime}, resStored
+	return counter{v, nit.cas, nit.exptime, false}, resStored
 }
 
 // snapshot is what meta get reports about a hit, copied under the lock.
