@@ -157,6 +157,14 @@ var conformanceCases = []conformanceCase{
 	}},
 	{"meta arithmetic q reports a created counter", []exchange{{"ma maq1 q N0\r\nma maq1 q\r\nma maq2 q N0 J7 v\r\nma maq3 q\r\n",
 		"HD\r\nVA 1\r\n7\r\nNF\r\n"}}},
+	{"meta stale-while-revalidate", []exchange{{"mg sw1 N30 v t\r\nmg sw1 N30 v t\r\nmg sw1 q\r\nget sw1\r\nms sw1 1\r\nx\r\nmg sw1 v\r\n" +
+		"md sw1 I\r\nmg sw1 v\r\nmg sw1 v\r\nget sw1\r\nms sw1 1\r\ny\r\nmg sw1 v\r\n" +
+		"ms sw2 1 T10\r\nx\r\nmg sw2 R30 t\r\nmg sw2 R30\r\nms sw3 1 T100\r\nx\r\nmg sw3 R30\r\n" +
+		"md sw4 I\r\nms sw4 1\r\nx\r\nmd sw4 I T30 q\r\nmg sw4 t k\r\nmd sw4 I\r\nmg sw4\r\nmd sw4\r\nmg sw4\r\nmg sw5 t N30\r\nmg sw6 N30 t\r\n",
+		"VA 0 t30 W\r\n\r\nVA 0 t30 Z\r\n\r\nHD Z\r\nVALUE sw1 0 0\r\n\r\nEND\r\nHD\r\nVA 1\r\nx\r\n" +
+			"HD\r\nVA 1 X W\r\nx\r\nVA 1 Z X\r\nx\r\nVALUE sw1 0 1\r\nx\r\nEND\r\nHD\r\nVA 1\r\ny\r\n" +
+			"HD\r\nHD t10 W\r\nHD Z\r\nHD\r\nHD\r\n" +
+			"NF\r\nHD\r\nHD t30 ksw4 X W\r\nHD\r\nHD X W\r\nHD\r\nEN\r\nHD t-1 W\r\nHD t30 W\r\n"}}},
 	{"meta base64 keys skip characters outside the alphabet", []exchange{{"ms Zm9vYmF6!! 1 b k\r\nx\r\nmg foobaz v\r\nmd lk b\r\nme Zm9 b\r\n",
 		"HD kZm9vYmF6 b\r\nVA 1\r\nx\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR bad command line format\r\n"}}},
 	{"meta delete", []exchange{{"ms md1 1\r\na\r\nmd md1 C1\r\nmd md1 q\r\nmd md1\r\nmd md1 q Oz\r\nmd\r\n",

@@ -8,10 +8,9 @@ import (
 )
 
 // metaKnown are the flags of memcached 1.6's shared meta flag pass: mg,
-// ms, md and ma all accept every one of them, each gives meaning to some
-// and ignores the rest (stale-while-revalidate's I, N and R on mg and md
-// are ignored here too). Anything else is an invalid flag, and so is a
-// flag given twice.
+// ms, md and ma all accept every one of them, and each gives meaning to
+// some and ignores the rest. Anything else is an invalid flag, and so is
+// a flag given twice.
 const metaKnown = "bcfhklqstuvCDFIJLMNOPRT"
 
 // maxOpaque is the longest O token, the O included.
@@ -180,13 +179,23 @@ func (c *conn) metaGet(t [][]byte) {
 		c.reply(bad)
 		return
 	}
-	var exp int64
-	ttlArg, touch := r.flag('T')
-	if touch {
-		e, _ := parseInt32(ttlArg) // checked by parseMeta
-		exp = c.srv.expiry(e)
+	// parseMeta checked the values of T, N and R.
+	var o metaGetOpts
+	if tt, ok := r.flag('T'); ok {
+		e, _ := parseInt32(tt)
+		o.touch, o.exptime = true, c.srv.expiry(e)
 	}
-	snap, hit := c.st.metaGet(r.key, touch, exp, &c.got)
+	if n, ok := r.flag('N'); ok {
+		e, _ := parseInt32(n)
+		exp := c.srv.expiry(e)
+		o.vivify = &exp
+	}
+	if rt, ok := r.flag('R'); ok {
+		e, _ := parseInt32(rt)
+		left := int64(e)
+		o.recache = &left
+	}
+	snap, hit := c.st.metaGet(r.key, o, &c.got)
 	if !hit {
 		if !r.q {
 			c.w.Write(append(r.appendFlags(append(c.num[:0:0], "EN"...), nil), '\r', '\n'))
@@ -202,8 +211,11 @@ func (c *conn) metaGet(t [][]byte) {
 	} else {
 		b = append(b, "HD"...)
 	}
+	vivified := false // memcached sets a created item's expiry at its N flag
 	b = r.appendFlags(b, func(b []byte, f byte) []byte {
 		switch f {
+		case 'N':
+			vivified = true
 		case 'c':
 			return strconv.AppendUint(append(b, " c"...), snap.cas, 10)
 		case 'f':
@@ -218,10 +230,24 @@ func (c *conn) metaGet(t [][]byte) {
 		case 's':
 			return strconv.AppendInt(append(b, " s"...), int64(len(val)), 10)
 		case 't':
+			if snap.created && !vivified {
+				return appendTTL(b, 0, now)
+			}
 			return appendTTL(b, snap.exptime, now)
 		}
 		return b
 	})
+	// Stale-while-revalidate, in memcached's order: Z (another client
+	// is recaching), X (stale), W (this client should recache).
+	if snap.sent {
+		b = append(b, " Z"...)
+	}
+	if snap.stale {
+		b = append(b, " X"...)
+	}
+	if snap.won {
+		b = append(b, " W"...)
+	}
 	b = append(b, '\r', '\n')
 	c.w.Write(b)
 	if withValue {

@@ -126,7 +126,8 @@ func (r *metaReq) setMode() (mode storeMode, flags uint32, exptime int32, cas ui
 	return mode, flags, exptime, cas
 }
 
-// metaDelete answers "md <key> <flags>*".
+// metaDelete answers "md <key> <flags>*": it deletes the item, or with I
+// marks it stale (stale-while-revalidate).
 func (c *conn) metaDelete(t [][]byte) {
 	if len(t) < 2 {
 		c.reply("ERROR\r\n")
@@ -141,7 +142,14 @@ func (c *conn) metaDelete(t [][]byte) {
 	if cs, ok := r.flag('C'); ok {
 		cas, _ = parseUint64(cs) // checked by parseMeta
 	}
-	res := c.st.del(r.key, cas)
+	var res result
+	if _, ok := r.flag('I'); ok {
+		tt, touch := r.flag('T')
+		e, _ := parseInt32(tt)
+		res = c.st.invalidate(r.key, cas, touch, c.srv.expiry(e))
+	} else {
+		res = c.st.del(r.key, cas)
+	}
 	if res == resDeleted && r.q {
 		return
 	}

@@ -49,7 +49,7 @@ func (s *store) load(sh *shard, off uint64, h *recHeader, dst *item) {
 	s.copyOut(sh, off+uint64(recHdrLen), dst.data)
 	dst.klen, dst.hdr = int32(h.klen), int32(h.hlen)-2
 	dst.flags, dst.exptime, dst.time, dst.cas = h.flags, h.exptime, h.time, h.cas
-	dst.atime, dst.size, dst.fetched = h.atime, int64(h.size), h.fetched != 0
+	dst.atime, dst.size, dst.fetched = h.atime, int64(h.size), h.state&recFetched != 0
 }
 
 // get copies the live item for key into dst, touching its expiry first
@@ -77,7 +77,7 @@ func (s *store) get(key []byte, touch bool, exptime int64, dst *item) bool {
 		sh.st.touchHits++
 		h.exptime = exptime
 	}
-	h.fetched = 1
+	h.state |= recFetched
 	off, h = s.bump(sh, kh, off, h)
 	s.load(sh, off, h, dst)
 	sh.mu.Unlock()
@@ -293,12 +293,27 @@ type snapshot struct {
 	exptime    int64
 	fetched    bool  // had been fetched before this get
 	lastAccess int64 // seconds since the previous access
+	// Stale-while-revalidate: won is set when this get was handed the
+	// win token (it should recache the item), sent when another get had
+	// it already, stale when md I invalidated the item; created when N
+	// made the item for this get.
+	won, sent, stale, created bool
+}
+
+// metaGetOpts are mg's flags that change the item: T (touch), N (create
+// a missing item, empty, expiring at *vivify) and R (win the recache
+// token when fewer than *recache seconds are left).
+type metaGetOpts struct {
+	touch   bool
+	exptime int64
+	vivify  *int64
+	recache *int64
 }
 
 // metaGet is get for "mg": it also reports whether the item had been
-// fetched before and how long ago it was last accessed. The item is
-// copied into dst.
-func (s *store) metaGet(key []byte, touch bool, exptime int64, dst *item) (snapshot, bool) {
+// fetched before, how long ago it was last accessed and who should
+// recache it. The item is copied into dst.
+func (s *store) metaGet(key []byte, o metaGetOpts, dst *item) (snapshot, bool) {
 	kh := s.hash(key)
 	sh := s.shardFor(kh)
 	now := s.now()
@@ -308,20 +323,60 @@ func (s *store) metaGet(key []byte, touch bool, exptime int64, dst *item) (snaps
 	off, h, why := s.lookupState(sh, key, kh, now)
 	if h == nil {
 		sh.countMiss(why)
-		return snapshot{}, false
+		if o.vivify == nil {
+			return snapshot{}, false
+		}
+		// memcached's vivify: an empty item stands in for the value the
+		// winner is about to compute; later gets see it with Z.
+		it := newItem(key, 0, 0)
+		it.exptime, it.time = *o.vivify, now
+		if h = s.put(sh, kh, it); h == nil {
+			return snapshot{}, false
+		}
+		h.state |= recFetched | recWinSent
+		*dst = *it
+		return snapshot{it: dst, cas: h.cas, exptime: h.exptime, won: true, created: true}, true
 	}
 	sh.st.getHits++
-	if touch {
+	if o.touch {
 		sh.st.cmdTouch++
 		sh.st.touchHits++
-		h.exptime = exptime
+		h.exptime = o.exptime
 	}
-	snap := snapshot{it: dst, cas: h.cas, exptime: h.exptime, fetched: h.fetched != 0,
-		lastAccess: (s.clock() - h.atime) / int64(time.Second)}
-	h.fetched = 1
+	snap := snapshot{it: dst, cas: h.cas, exptime: h.exptime, fetched: h.state&recFetched != 0,
+		lastAccess: (s.clock() - h.atime) / int64(time.Second),
+		sent:       h.state&recWinSent != 0, stale: h.state&recStale != 0}
+	if !snap.sent && (snap.stale || o.recache != nil && h.exptime != 0 && h.exptime-now < *o.recache) {
+		snap.won = true
+		h.state |= recWinSent
+	}
+	h.state |= recFetched
 	off, h = s.bump(sh, kh, off, h)
 	s.load(sh, off, h, dst)
 	return snap, true
+}
+
+// invalidate is md's I: the item stays, marked stale, and the next meta
+// get wins the token to recache it; with touch its expiry changes too.
+// The reply is HD, NF, or EX when cas is not zero and not the item's.
+func (s *store) invalidate(key []byte, cas uint64, touch bool, exptime int64) result {
+	kh := s.hash(key)
+	sh := s.shardFor(kh)
+	now := s.now()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, h := s.lookup(sh, key, kh, now)
+	switch {
+	case h == nil:
+		return resNotFound
+	case cas != 0 && h.cas != cas:
+		return resExists
+	}
+	h.state = h.state&^recWinSent | recStale
+	if touch {
+		h.exptime = exptime
+	}
+	return resDeleted
 }
 
 // peek reports on key without counting or bumping it ("me").
@@ -337,7 +392,7 @@ func (s *store) peek(key []byte) (snapshot, bool) {
 	}
 	it := &item{}
 	s.load(sh, off, h, it)
-	return snapshot{it: it, cas: h.cas, exptime: h.exptime, fetched: h.fetched != 0,
+	return snapshot{it: it, cas: h.cas, exptime: h.exptime, fetched: h.state&recFetched != 0,
 		lastAccess: (s.clock() - h.atime) / int64(time.Second)}, true
 }
 

@@ -85,13 +85,21 @@ type recHeader struct {
 	vlen    uint32
 	hlen    uint16 // length of the VALUE line with its "\r\n"
 	klen    uint8
-	fetched uint8
+	state   uint8 // recFetched, recWinSent, recStale
 	flags   uint32
 	exptime int64 // unix seconds; 0 never expires
 	time    int64 // unix seconds when stored, for delayed flush_all
 	cas     uint64
 	atime   int64 // store clock() at the last store or hit
 }
+
+// Bits of recHeader.state. A record starts with none: a new value clears
+// them.
+const (
+	recFetched = 1 << iota // read at least once (meta get's h flag)
+	recWinSent             // a meta get was handed the win token (W)
+	recStale               // invalidated by md I: served, marked X
+)
 
 const (
 	recHdrLen = int(unsafe.Sizeof(recHeader{}))
@@ -229,7 +237,7 @@ func (s *store) lookupState(sh *shard, key []byte, kh uint64, now int64) (uint64
 	if st := s.state(h, now); st != alive {
 		s.unlink(sh, kh, h)
 		sh.st.reclaimed++
-		if h.fetched == 0 {
+		if h.state&recFetched == 0 {
 			sh.st.expiredUnfetched++
 		}
 		return 0, nil, st
