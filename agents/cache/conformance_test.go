@@ -165,6 +165,11 @@ var conformanceCases = []conformanceCase{
 			"HD\r\nVA 1 X W\r\nx\r\nVA 1 Z X\r\nx\r\nVALUE sw1 0 1\r\nx\r\nEND\r\nHD\r\nVA 1\r\ny\r\n" +
 			"HD\r\nHD t10 W\r\nHD Z\r\nHD\r\nHD\r\n" +
 			"NF\r\nHD\r\nHD t30 ksw4 X W\r\nHD\r\nHD X W\r\nHD\r\nEN\r\nHD t-1 W\r\nHD t30 W\r\n"}}},
+	{"meta set with an older cas and I stores a stale value", []exchange{
+		{"ms si1 1\r\na\r\nms si1 1\r\nb\r\ngets si1\r\n", "HD\r\nHD\r\nVALUE si1 0 1 CAS\r\nb\r\nEND\r\n"},
+		{"ms si1 1 I C1\r\nz\r\nmg si1 v\r\nmg si1 v\r\nms si1 1 C1\r\ny\r\nms si2 1 I C1\r\nx\r\nms si1 1\r\nw\r\nmg si1 v\r\n",
+			"HD\r\nVA 1 X W\r\nz\r\nVA 1 Z X\r\nz\r\nEX\r\nNF\r\nHD\r\nVA 1\r\nw\r\n"},
+	}},
 	{"meta base64 keys skip characters outside the alphabet", []exchange{{"ms Zm9vYmF6!! 1 b k\r\nx\r\nmg foobaz v\r\nmd lk b\r\nme Zm9 b\r\n",
 		"HD kZm9vYmF6 b\r\nVA 1\r\nx\r\nCLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR bad command line format\r\n"}}},
 	{"meta delete", []exchange{{"ms md1 1\r\na\r\nmd md1 C1\r\nmd md1 q\r\nmd md1\r\nmd md1 q Oz\r\nmd\r\n",

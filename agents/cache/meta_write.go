@@ -121,6 +121,9 @@ func (r *metaReq) setMode() (mode storeMode, flags uint32, exptime int32, cas ui
 		cas, _ = parseUint64(cs)
 		if mode == modeSet || mode == modeReplace {
 			mode = modeCAS
+			if _, ok := r.flag('I'); ok {
+				mode = modeCASStale
+			}
 		}
 	}
 	return mode, flags, exptime, cas

@@ -15,6 +15,9 @@ const (
 	modeAppend
 	modePrepend
 	modeCAS
+	// modeCASStale is ms's C with I: a cas older than the item's still
+	// stores the value, marked stale (stale-while-revalidate).
+	modeCASStale
 )
 
 // Outcomes of storage, delete and touch commands, named by their reply.
@@ -85,8 +88,8 @@ func (s *store) get(key []byte, touch bool, exptime int64, dst *item) bool {
 }
 
 // store publishes it (whose value the caller has filled in) under mode.
-// For modeCAS, cas is the unique value the client last saw; a non-zero
-// cas also guards an append or prepend. It returns the
+// For modeCAS and modeCASStale, cas is the unique value the client last
+// saw; a non-zero cas also guards an append or prepend. It returns the
 // outcome and, when stored, the new item's cas value.
 func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 	key := it.keyBytes()
@@ -98,7 +101,7 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 	defer sh.mu.Unlock()
 	sh.st.cmdSet++
 	off, old := s.lookup(sh, key, kh, now)
-	res := resStored
+	res, stale := resStored, false
 	switch mode {
 	case modeAdd:
 		if old != nil {
@@ -123,23 +126,30 @@ func (s *store) store(mode storeMode, it *item, cas uint64) (result, uint64) {
 			it = joined(&cur, it, mode == modeAppend)
 			it.time = now
 		}
-	case modeCAS:
+	case modeCAS, modeCASStale:
 		switch {
 		case old == nil:
 			sh.st.casMisses++
 			res = resNotFound
-		case old.cas != cas:
+		case old.cas == cas:
+			sh.st.casHits++
+		case mode == modeCASStale && cas < old.cas:
+			sh.st.casHits++
+			stale = true
+		default:
 			sh.st.casBadval++
 			res = resExists
-		default:
-			sh.st.casHits++
 		}
 	}
 	if res != resStored {
 		return res, 0
 	}
-	if s.put(sh, kh, it) == nil {
+	h := s.put(sh, kh, it)
+	if h == nil {
 		return resNoMemory, 0
+	}
+	if stale {
+		h.state |= recStale
 	}
 	return resStored, it.cas
 }
