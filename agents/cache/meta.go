@@ -16,14 +16,35 @@ const metaKnown = "bcfhklqstuvCDFIJLMNOPRT"
 // maxOpaque is the longest O token, the O included.
 const maxOpaque = 32
 
-// metaReq is a parsed meta command: its key and flag tokens.
+// metaReq is a parsed meta command: its key, its flag tokens and the
+// values of its valued flags, each parsed once by parseMeta.
 type metaReq struct {
 	key    []byte // decoded key
 	rawKey []byte // key as sent (base64 when b is set)
 	b      bool
 	q      bool
 	flags  [][]byte
+	set    uint64 // flags present, one bit per letter (flagBit)
+
+	cas            uint64 // C
+	delta, initial uint64 // D, J
+	clientFlags    uint32 // F
+	ttl            int32  // T
+	vivify         int32  // N
+	recache        int32  // R
+	mode           byte   // M
 }
+
+// flagBit is flag letter c's bit in metaReq.set.
+func flagBit(c byte) uint64 {
+	if c >= 'a' {
+		return 1 << (c - 'a' + 26)
+	}
+	return 1 << (c - 'A')
+}
+
+// has reports whether flag c was given.
+func (r *metaReq) has(c byte) bool { return r.set&flagBit(c) != 0 }
 
 // parseMeta checks the key and flags of mg, ms, md or ma as memcached
 // does: the key's length first, then every flag and the value of each
@@ -42,16 +63,15 @@ func parseMeta(key []byte, flags [][]byte, generic bool) (r metaReq, bad string,
 		}
 		return r, "CLIENT_ERROR " + msg + "\r\n", false
 	}
-	var seen [128]bool
 	for _, f := range flags {
 		c := f[0]
 		if c >= 128 || !strings.ContainsRune(metaKnown, rune(c)) {
 			return fail("invalid flag")
 		}
-		if seen[c] {
+		if r.has(c) {
 			return fail("duplicate flag")
 		}
-		seen[c] = true
+		r.set |= flagBit(c)
 		arg := f[1:]
 		ok := true
 		switch c {
@@ -60,25 +80,30 @@ func parseMeta(key []byte, flags [][]byte, generic bool) (r metaReq, bad string,
 		case 'q':
 			r.q = true
 		case 'C':
-			_, ok = parseUint64(arg)
+			r.cas, ok = parseUint64(arg)
 		case 'D':
-			if _, ok = parseUint64(arg); !ok {
+			if r.delta, ok = parseUint64(arg); !ok {
 				return fail("invalid numeric delta value")
 			}
 		case 'F':
-			if _, ok = parseUint32(arg); !ok {
+			if r.clientFlags, ok = parseUint32(arg); !ok {
 				return fail("bad command line format")
 			}
 		case 'J':
-			if _, ok = parseUint64(arg); !ok {
+			if r.initial, ok = parseUint64(arg); !ok {
 				return fail("invalid numeric initial value")
 			}
 		case 'M':
 			if len(arg) != 1 {
 				return fail("incorrect length for M token")
 			}
-		case 'N', 'R', 'T':
-			_, ok = parseInt32(arg)
+			r.mode = arg[0]
+		case 'N':
+			r.vivify, ok = parseInt32(arg)
+		case 'R':
+			r.recache, ok = parseInt32(arg)
+		case 'T':
+			r.ttl, ok = parseInt32(arg)
 		}
 		if !ok {
 			return fail("bad token in command line format")
@@ -132,17 +157,6 @@ func (r *metaReq) detach() {
 	r.flags = flags
 }
 
-// flag returns the argument of flag f, if present (parseMeta refuses a
-// flag given twice).
-func (r *metaReq) flag(f byte) ([]byte, bool) {
-	for _, tok := range r.flags {
-		if tok[0] == f {
-			return tok[1:], true
-		}
-	}
-	return nil, false
-}
-
 // appendEcho appends the O (opaque) and k (key) return flags, which every
 // meta reply carries when asked for; other returned flags go through fn.
 func (r *metaReq) appendFlags(b []byte, fn func(b []byte, f byte) []byte) []byte {
@@ -179,21 +193,12 @@ func (c *conn) metaGet(t [][]byte) {
 		c.reply(bad)
 		return
 	}
-	// parseMeta checked the values of T, N and R.
-	var o metaGetOpts
-	if tt, ok := r.flag('T'); ok {
-		e, _ := parseInt32(tt)
-		o.touch, o.exptime = true, c.srv.expiry(e)
+	o := metaGetOpts{touch: r.has('T'), vivify: r.has('N'), recache: r.has('R'), recacheLeft: int64(r.recache)}
+	if o.touch {
+		o.exptime = c.srv.expiry(r.ttl)
 	}
-	if n, ok := r.flag('N'); ok {
-		e, _ := parseInt32(n)
-		exp := c.srv.expiry(e)
-		o.vivify = &exp
-	}
-	if rt, ok := r.flag('R'); ok {
-		e, _ := parseInt32(rt)
-		left := int64(e)
-		o.recache = &left
+	if o.vivify {
+		o.vivifyExp = c.srv.expiry(r.vivify)
 	}
 	snap, hit := c.st.metaGet(r.key, o, &c.got)
 	if !hit {
@@ -203,7 +208,7 @@ func (c *conn) metaGet(t [][]byte) {
 		return
 	}
 	now := c.st.now()
-	_, withValue := r.flag('v')
+	withValue := r.has('v')
 	val := snap.it.value()
 	var b []byte
 	if withValue {

@@ -41,7 +41,7 @@ func (c *conn) metaSet(t [][]byte) bool {
 		c.reply(bad)
 		return true
 	}
-	mode, flags, exptime, cas := r.setMode()
+	mode := r.setMode()
 	// The key and flags point into the read buffer, which reading the
 	// data block reuses: keep copies for the reply.
 	r.detach()
@@ -53,8 +53,8 @@ func (c *conn) metaSet(t [][]byte) bool {
 		return false
 	}
 	it := &c.put
-	it.build(r.key, flags, int(vlen))
-	it.exptime = c.srv.expiry(exptime)
+	it.build(r.key, r.clientFlags, int(vlen))
+	it.exptime = c.srv.expiry(r.ttl)
 	data := it.valueCRLF()
 	if err := c.r.readFull(data); err != nil {
 		return false
@@ -63,7 +63,7 @@ func (c *conn) metaSet(t [][]byte) bool {
 		c.reply("CLIENT_ERROR bad data chunk\r\n")
 		return true
 	}
-	res, newCAS := c.st.store(mode, it, cas)
+	res, newCAS := c.st.store(mode, it, r.cas)
 	if res == resNoMemory {
 		c.reply(resultLines[res])
 		return true
@@ -71,12 +71,10 @@ func (c *conn) metaSet(t [][]byte) bool {
 	if res == resStored && r.q {
 		return true
 	}
+	// newCAS is 0 when nothing was stored, which memcached's c reports.
 	b := r.appendFlags(append(c.num[:0:0], metaResults[res]...), func(b []byte, f byte) []byte {
 		if f != 'c' {
 			return b
-		}
-		if res != resStored {
-			newCAS = 0 // memcached's answer when nothing was stored
 		}
 		return strconv.AppendUint(append(b, " c"...), newCAS, 10)
 	})
@@ -87,46 +85,35 @@ func (c *conn) metaSet(t [][]byte) bool {
 // setOptions checks ms's mode (parseMeta checked the other valued flags
 // and that M has one letter).
 func (r *metaReq) setOptions() string {
-	if m, ok := r.flag('M'); ok && !strings.ContainsRune("SsEeAaPpRr", rune(m[0])) {
+	if r.has('M') && !strings.ContainsRune("SsEeAaPpRr", rune(r.mode)) {
 		return "CLIENT_ERROR invalid mode for ms M token\r\n"
 	}
 	return ""
 }
 
-// setMode maps ms's flags to a storage mode and its arguments.
-func (r *metaReq) setMode() (mode storeMode, flags uint32, exptime int32, cas uint64) {
-	if f, ok := r.flag('F'); ok {
-		flags, _ = parseUint32(f)
-	}
-	if tt, ok := r.flag('T'); ok {
-		exptime, _ = parseInt32(tt)
-	}
-	m, _ := r.flag('M')
-	switch {
-	case len(m) == 0 || m[0] == 'S' || m[0] == 's':
-		mode = modeSet
-	case m[0] == 'E' || m[0] == 'e':
+// setMode maps ms's flags to a storage mode.
+func (r *metaReq) setMode() storeMode {
+	mode := modeSet
+	switch r.mode {
+	case 'E', 'e':
 		mode = modeAdd
-	case m[0] == 'A' || m[0] == 'a':
+	case 'A', 'a':
 		mode = modeAppend
-	case m[0] == 'P' || m[0] == 'p':
+	case 'P', 'p':
 		mode = modePrepend
-	default:
+	case 'R', 'r':
 		mode = modeReplace
 	}
-	if cs, ok := r.flag('C'); ok {
-		// As in memcached, a cas turns a set or a replace into a
-		// compare-and-swap and guards an append or prepend; an add
-		// ignores it.
-		cas, _ = parseUint64(cs)
-		if mode == modeSet || mode == modeReplace {
-			mode = modeCAS
-			if _, ok := r.flag('I'); ok {
-				mode = modeCASStale
-			}
+	// As in memcached, a cas turns a set or a replace into a
+	// compare-and-swap (with I, an older cas stores a stale value) and
+	// guards an append or prepend; an add ignores it.
+	if r.has('C') && (mode == modeSet || mode == modeReplace) {
+		mode = modeCAS
+		if r.has('I') {
+			mode = modeCASStale
 		}
 	}
-	return mode, flags, exptime, cas
+	return mode
 }
 
 // metaDelete answers "md <key> <flags>*": it deletes the item, or with I
@@ -141,17 +128,11 @@ func (c *conn) metaDelete(t [][]byte) {
 		c.reply(bad)
 		return
 	}
-	var cas uint64
-	if cs, ok := r.flag('C'); ok {
-		cas, _ = parseUint64(cs) // checked by parseMeta
-	}
 	var res result
-	if _, ok := r.flag('I'); ok {
-		tt, touch := r.flag('T')
-		e, _ := parseInt32(tt)
-		res = c.st.invalidate(r.key, cas, touch, c.srv.expiry(e))
+	if r.has('I') {
+		res = c.st.invalidate(r.key, r.cas, r.has('T'), c.srv.expiry(r.ttl))
 	} else {
-		res = c.st.del(r.key, cas)
+		res = c.st.del(r.key, r.cas)
 	}
 	if res == resDeleted && r.q {
 		return
@@ -176,11 +157,7 @@ func (c *conn) metaArith(t [][]byte) {
 		c.reply(bad)
 		return
 	}
-	var cas uint64
-	if cs, ok := r.flag('C'); ok {
-		cas, _ = parseUint64(cs) // checked by parseMeta
-	}
-	ctr, res := c.st.delta(r.key, incr, delta, viv, cas)
+	ctr, res := c.st.delta(r.key, incr, delta, viv, r.cas)
 	if res == resNonNumeric || res == resNoMemory {
 		c.reply(resultLines[res])
 		return
@@ -193,7 +170,7 @@ func (c *conn) metaArith(t [][]byte) {
 		return // memcached's q still reports a counter that N created
 	}
 	num := strconv.AppendUint(nil, ctr.value, 10)
-	_, withValue := r.flag('v')
+	withValue := r.has('v')
 	var b []byte
 	if withValue {
 		b = strconv.AppendInt(append(b, "VA "...), int64(len(num)), 10)
@@ -217,28 +194,21 @@ func (c *conn) metaArith(t [][]byte) {
 	c.w.Write(b)
 }
 
-// arithOptions reads ma's mode, delta and auto-create flags (parseMeta
-// checked their values).
+// arithOptions reads ma's mode, delta and auto-create flags.
 func (c *conn) arithOptions(r *metaReq) (incr bool, delta uint64, viv *vivify, bad string) {
 	incr, delta = true, 1
-	if m, ok := r.flag('M'); ok {
-		switch {
-		case strings.ContainsRune("Ii+", rune(m[0])):
-		case strings.ContainsRune("Dd-", rune(m[0])):
-			incr = false
-		default:
-			return false, 0, nil, "CLIENT_ERROR invalid mode for ma M token\r\n"
-		}
+	switch {
+	case !r.has('M') || strings.ContainsRune("Ii+", rune(r.mode)):
+	case strings.ContainsRune("Dd-", rune(r.mode)):
+		incr = false
+	default:
+		return false, 0, nil, "CLIENT_ERROR invalid mode for ma M token\r\n"
 	}
-	if d, ok := r.flag('D'); ok {
-		delta, _ = parseUint64(d)
+	if r.has('D') {
+		delta = r.delta
 	}
-	if n, ok := r.flag('N'); ok {
-		e, _ := parseInt32(n)
-		viv = &vivify{exptime: c.srv.expiry(e)}
-		if j, ok := r.flag('J'); ok {
-			viv.initial, _ = parseUint64(j)
-		}
+	if r.has('N') {
+		viv = &vivify{exptime: c.srv.expiry(r.vivify), initial: r.initial}
 	}
 	return incr, delta, viv, ""
 }

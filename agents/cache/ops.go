@@ -311,13 +311,12 @@ type snapshot struct {
 }
 
 // metaGetOpts are mg's flags that change the item: T (touch), N (create
-// a missing item, empty, expiring at *vivify) and R (win the recache
-// token when fewer than *recache seconds are left).
+// a missing item, empty, expiring at vivifyExp) and R (win the recache
+// token when fewer than recacheLeft seconds are left).
 type metaGetOpts struct {
-	touch   bool
-	exptime int64
-	vivify  *int64
-	recache *int64
+	touch, vivify, recache bool
+	exptime, vivifyExp     int64
+	recacheLeft            int64
 }
 
 // metaGet is get for "mg": it also reports whether the item had been
@@ -333,13 +332,13 @@ func (s *store) metaGet(key []byte, o metaGetOpts, dst *item) (snapshot, bool) {
 	off, h, why := s.lookupState(sh, key, kh, now)
 	if h == nil {
 		sh.countMiss(why)
-		if o.vivify == nil {
+		if !o.vivify {
 			return snapshot{}, false
 		}
 		// memcached's vivify: an empty item stands in for the value the
 		// winner is about to compute; later gets see it with Z.
 		it := newItem(key, 0, 0)
-		it.exptime, it.time = *o.vivify, now
+		it.exptime, it.time = o.vivifyExp, now
 		if h = s.put(sh, kh, it); h == nil {
 			return snapshot{}, false
 		}
@@ -356,7 +355,7 @@ func (s *store) metaGet(key []byte, o metaGetOpts, dst *item) (snapshot, bool) {
 	snap := snapshot{it: dst, cas: h.cas, exptime: h.exptime, fetched: h.state&recFetched != 0,
 		lastAccess: (s.clock() - h.atime) / int64(time.Second),
 		sent:       h.state&recWinSent != 0, stale: h.state&recStale != 0}
-	if !snap.sent && (snap.stale || o.recache != nil && h.exptime != 0 && h.exptime-now < *o.recache) {
+	if !snap.sent && (snap.stale || o.recache && h.exptime != 0 && h.exptime-now < o.recacheLeft) {
 		snap.won = true
 		h.state |= recWinSent
 	}
